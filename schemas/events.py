@@ -1,0 +1,280 @@
+"""The event contract (../shared/EVENTS.md) as pydantic v2 models.
+
+    >>> from schemas.events import EVENT_ADAPTER
+    >>> EVENT_ADAPTER.validate_python({...})  # -> BedAdmit | EdArrival | ...
+
+Every model ignores unknown extra fields (forward compatibility): they are dropped on
+validation, so they can never reach a metric or a log line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal, Union
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    model_validator,
+)
+
+Feed = Literal["beds", "visits", "requests"]
+FEEDS: Final[tuple[Feed, ...]] = ("beds", "visits", "requests")
+SCHEMA_VERSION: Final = 1
+
+ArrivalMode = Literal["walk_in", "ambulance", "referral"]
+Disposition = Literal["admitted", "discharged", "transferred", "left_without_being_seen", "died"]
+Category = Literal["chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal"]
+CATEGORIES: Final[tuple[Category, ...]] = (
+    "chest_pain",
+    "stroke",
+    "trauma",
+    "critical_maternal",
+    "critical_neonatal",
+)
+DISPOSITIONS: Final[tuple[Disposition, ...]] = (
+    "admitted",
+    "discharged",
+    "transferred",
+    "left_without_being_seen",
+    "died",
+)
+# Stages in the order a request moves through them; `rejected`/`cancelled` end it early.
+Stage = Literal["submitted", "accepted", "dispatched", "arrived", "completed"]
+STAGES: Final[tuple[Stage, ...]] = ("submitted", "accepted", "dispatched", "arrived", "completed")
+TimedStage = Literal["accepted", "dispatched", "arrived", "completed"]
+TIMED_STAGES: Final[tuple[TimedStage, ...]] = ("accepted", "dispatched", "arrived", "completed")
+StandardStage = Literal["accepted", "arrived"]
+STANDARD_STAGES: Final[tuple[StandardStage, ...]] = ("accepted", "arrived")
+
+# RFC 3339 date-time with a mandatory offset (Z or ±hh:mm); pydantic alone would also take
+# unix numbers and offset-less strings, which the contract forbids.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _require_rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-11-22T08:15:00+08:00")
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_require_rfc3339)]
+# Pseudonyms are opaque strings chosen by the publisher; bounded so a state value stays small.
+Pseudonym = Annotated[StrictStr, Field(min_length=1, max_length=128)]
+EventId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+FacilityId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+WardId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+FreeText = Annotated[StrictStr, Field(max_length=500)]
+BedCount = Annotated[StrictInt, Field(ge=0, le=100_000)]
+TriageLevel = Annotated[StrictInt, Field(ge=1, le=4)]
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class Envelope(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: Annotated[EventId, AfterValidator(_nonblank)]
+    schema_version: Literal[1]
+    facility_id: FacilityId
+    occurred_at: Timestamp
+    sent_at: Timestamp | None = None
+    source: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class Heartbeat(Envelope):
+    type: Literal["heartbeat"]
+    feed: Feed
+
+
+class BedCensus(Envelope):
+    type: Literal["bed.census"]
+    ward_id: WardId
+    beds_staffed: BedCount
+    beds_occupied: BedCount
+
+
+class BedAdmit(Envelope):
+    type: Literal["bed.admit"]
+    ward_id: WardId
+    encounter_id: Pseudonym
+
+
+class BedDischarge(Envelope):
+    type: Literal["bed.discharge"]
+    ward_id: WardId
+    encounter_id: Pseudonym
+
+
+class BedTransfer(Envelope):
+    type: Literal["bed.transfer"]
+    ward_id: WardId
+    to_ward_id: WardId
+    encounter_id: Pseudonym
+
+    @model_validator(mode="after")
+    def _wards_differ(self) -> BedTransfer:
+        if self.to_ward_id == self.ward_id:
+            raise ValueError("to_ward_id must differ from ward_id")
+        return self
+
+
+class BedCancel(Envelope):
+    type: Literal["bed.cancel"]
+    cancelled_event_id: EventId
+
+
+class VisitOutpatient(Envelope):
+    type: Literal["visit.outpatient"]
+    department: Annotated[StrictStr, Field(max_length=64)] | None = None
+
+
+class EdArrival(Envelope):
+    type: Literal["ed.arrival"]
+    visit_id: Pseudonym
+    arrival_mode: ArrivalMode
+
+
+class EdTriage(Envelope):
+    type: Literal["ed.triage"]
+    visit_id: Pseudonym
+    level: TriageLevel
+
+
+class EdDeparture(Envelope):
+    type: Literal["ed.departure"]
+    visit_id: Pseudonym
+    disposition: Disposition
+
+
+class RequestSubmitted(Envelope):
+    type: Literal["request.submitted"]
+    request_id: Pseudonym
+    category: Category
+    to_facility_id: FacilityId
+
+
+class RequestAccepted(Envelope):
+    type: Literal["request.accepted"]
+    request_id: Pseudonym
+
+
+class RequestRejected(Envelope):
+    type: Literal["request.rejected"]
+    request_id: Pseudonym
+    reason: FreeText
+
+
+class RequestDispatched(Envelope):
+    type: Literal["request.dispatched"]
+    request_id: Pseudonym
+
+
+class RequestArrived(Envelope):
+    type: Literal["request.arrived"]
+    request_id: Pseudonym
+
+
+class RequestCompleted(Envelope):
+    type: Literal["request.completed"]
+    request_id: Pseudonym
+
+
+class RequestCancelled(Envelope):
+    type: Literal["request.cancelled"]
+    request_id: Pseudonym
+    reason: FreeText
+
+
+BedEvent = BedCensus | BedAdmit | BedDischarge | BedTransfer | BedCancel
+VisitEvent = VisitOutpatient | EdArrival | EdTriage | EdDeparture
+RequestEvent = (
+    RequestSubmitted
+    | RequestAccepted
+    | RequestRejected
+    | RequestDispatched
+    | RequestArrived
+    | RequestCompleted
+    | RequestCancelled
+)
+Event = Annotated[
+    Union[Heartbeat, BedEvent, VisitEvent, RequestEvent],  # noqa: UP007 - a discriminated union needs Union
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+EVENT_MODELS: Final[dict[str, type[Envelope]]] = {
+    model.model_fields["type"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in (
+        Heartbeat,
+        BedCensus,
+        BedAdmit,
+        BedDischarge,
+        BedTransfer,
+        BedCancel,
+        VisitOutpatient,
+        EdArrival,
+        EdTriage,
+        EdDeparture,
+        RequestSubmitted,
+        RequestAccepted,
+        RequestRejected,
+        RequestDispatched,
+        RequestArrived,
+        RequestCompleted,
+        RequestCancelled,
+    )
+}
+EventType = str
+
+# Which feed each type belongs to; heartbeats belong to every feed (their `feed` field says which).
+TYPE_FEED: Final[dict[str, Feed]] = {
+    **{t: "beds" for t in EVENT_MODELS if t.startswith("bed.")},
+    **{t: "visits" for t in EVENT_MODELS if t.startswith(("visit.", "ed."))},
+    **{t: "requests" for t in EVENT_MODELS if t.startswith("request.")},
+}
+REQUEST_STAGE_OF_TYPE: Final[dict[str, str]] = {
+    "request.submitted": "submitted",
+    "request.accepted": "accepted",
+    "request.dispatched": "dispatched",
+    "request.arrived": "arrived",
+    "request.completed": "completed",
+    "request.rejected": "rejected",
+    "request.cancelled": "cancelled",
+}
+
+
+def types_of_feed(feed: Feed) -> tuple[str, ...]:
+    """The event types a feed's topic may carry, heartbeat included."""
+    return ("heartbeat", *(t for t, f in TYPE_FEED.items() if f == feed))
+
+
+def message_key(event: Envelope) -> str:
+    """The Kafka message key of an event (EVENTS.md, Transport): request_id or facility_id."""
+    request_id = getattr(event, "request_id", None)
+    return request_id if request_id is not None else event.facility_id
+
+
+def feed_of(event: Envelope) -> Feed:
+    """The feed (topic) an event is published to."""
+    if isinstance(event, Heartbeat):
+        return event.feed
+    return TYPE_FEED[event.type]  # type: ignore[attr-defined]
+
+
+def epoch_seconds(moment: datetime) -> float:
+    return moment.timestamp()

@@ -1,0 +1,163 @@
+"""The facility registry: the only source of facility and ward labels.
+
+    >>> registry = load_registry()            # the shipped Yangxi alliance
+    >>> registry.facility("yx-ch-people").wards["icu"].beds
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Final, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+Level = Literal["county_hospital", "town_health_center", "village_clinic"]
+LEVELS: Final[tuple[Level, ...]] = ("county_hospital", "town_health_center", "village_clinic")
+
+# Ids become Prometheus label values and URL parts: keep them to a safe alphabet.
+_LABEL_SAFE = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+LabelId = Annotated[str, Field(pattern=_LABEL_SAFE)]
+SHIPPED_REGISTRY: Final = "yangxi.yaml"
+
+
+class RegistryError(ValueError):
+    """The registry file is missing or invalid; the message is one readable line."""
+
+
+class Ward(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: LabelId
+    name: str
+    name_en: str
+    beds: int = Field(ge=0, description="Nominal beds, used until the first census")
+
+
+class OpeningHours(BaseModel):
+    """Local opening hours; a clinic's feed is only expected to be live inside them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    opens: time
+    closes: time
+
+    def is_open(self, local: datetime) -> bool:
+        now = local.time()
+        if self.opens <= self.closes:
+            return self.opens <= now < self.closes
+        return now >= self.opens or now < self.closes  # spans midnight
+
+
+class Township(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    name_en: str
+
+
+class Facility(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: LabelId
+    name: str
+    name_en: str
+    level: Level
+    township: LabelId
+    ed_beds: int = Field(default=0, ge=0)
+    wards: dict[str, Ward] = Field(default_factory=dict)
+    opening_hours: OpeningHours | None = Field(
+        default=None, description="None: publishes around the clock (hospitals, health centers)"
+    )
+
+    @field_validator("wards", mode="before")
+    @classmethod
+    def _wards_from_list(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {ward["id"]: ward for ward in value}
+        return value
+
+    @property
+    def nominal_beds(self) -> int:
+        return sum(ward.beds for ward in self.wards.values())
+
+
+class Registry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alliance: str
+    alliance_en: str
+    note: str = ""
+    townships: dict[str, Township]
+    facilities: dict[str, Facility]
+
+    @field_validator("facilities", mode="before")
+    @classmethod
+    def _facilities_from_list(cls, value: object) -> object:
+        if isinstance(value, list):
+            ids = [f.get("id") for f in value if isinstance(f, dict)]
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise ValueError(f"duplicate facility ids: {', '.join(map(str, dupes))}")
+            return {f["id"]: f for f in value}
+        return value
+
+    @model_validator(mode="after")
+    def _townships_known(self) -> Registry:
+        unknown = sorted({f.township for f in self.facilities.values()} - set(self.townships))
+        if unknown:
+            raise ValueError(f"facilities name unknown townships: {', '.join(unknown)}")
+        return self
+
+    def facility(self, facility_id: str) -> Facility:
+        return self.facilities[facility_id]
+
+    def has_ward(self, facility_id: str, ward_id: str) -> bool:
+        facility = self.facilities.get(facility_id)
+        return facility is not None and ward_id in facility.wards
+
+    @cached_property
+    def by_level(self) -> dict[Level, list[Facility]]:
+        grouped: dict[Level, list[Facility]] = {level: [] for level in LEVELS}
+        for facility in self.facilities.values():
+            grouped[facility.level].append(facility)
+        return grouped
+
+
+def shipped_registry_path() -> Path:
+    """Path of the registry shipped in the package (the Yangxi alliance)."""
+    return Path(str(resources.files("schemas").joinpath(SHIPPED_REGISTRY)))
+
+
+def load_registry(path: Path | str | None = None) -> Registry:
+    """Load and validate a registry YAML file; raise RegistryError with one readable line."""
+    source = Path(path) if path is not None else shipped_registry_path()
+    try:
+        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RegistryError(f"cannot read registry {source}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"registry {source} is not valid YAML: {_first_line(str(exc))}") from None
+    try:
+        return Registry.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RegistryError(f"registry {source} is invalid at {where}: {first['msg']}") from None
+
+
+def dump_registry(registry: Registry) -> str:
+    """Serialise a registry back to YAML (used for scaled, province-size registries)."""
+    data = registry.model_dump(mode="json")
+    data["facilities"] = [
+        {**f, "wards": list(f["wards"].values())} for f in data["facilities"].values()
+    ]
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
+
+
+def _first_line(text: str) -> str:
+    return re.sub(r"\s+", " ", text.strip().splitlines()[0] if text.strip() else text)

@@ -1,0 +1,189 @@
+"""The one configuration class. Nothing else in the project reads the environment.
+
+    >>> settings = Settings()                   # MEDALLIANCE_* environment variables
+    >>> settings.topic("beds")                  # 'medalliance.beds'
+
+Every field is set by the environment variable MEDALLIANCE_<FIELD NAME IN CAPITALS>;
+nested values (time standards) are JSON, e.g. MEDALLIANCE_ACCEPT_STANDARD_MINUTES='{"stroke": 8}'.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schemas.events import CATEGORIES, Category, Feed
+from schemas.registry import shipped_registry_path
+
+ENV_PREFIX: Final = "MEDALLIANCE_"
+EMBEDDED: Final = "embedded"
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+# Defaults from DOMAIN.md: acceptance suggested <= 10 min for every category; arrival
+# <= 60 min for chest pain, stroke and trauma, <= 90 min for maternal and neonatal transfers.
+DEFAULT_ACCEPT_MINUTES: Final[dict[Category, float]] = dict.fromkeys(CATEGORIES, 10.0)
+DEFAULT_ARRIVE_MINUTES: Final[dict[Category, float]] = {
+    "chest_pain": 60.0,
+    "stroke": 60.0,
+    "trauma": 60.0,
+    "critical_maternal": 90.0,
+    "critical_neonatal": 90.0,
+}
+
+
+class SettingsError(ValueError):
+    """A configuration value is invalid; the message is one readable line."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+
+    broker_url: str = Field(
+        EMBEDDED,
+        description="MEDALLIANCE_BROKER_URL: `embedded` (start tansu on loopback) or a Kafka bootstrap list "
+        "such as `kafka://kafka-0:9092,kafka-1:9092`",
+    )
+    broker_is_tansu: bool = Field(
+        False,
+        description="MEDALLIANCE_BROKER_IS_TANSU: apply the tansu workarounds to an external broker URL "
+        "(always applied to the embedded broker)",
+    )
+    embedded_broker_port: Port = Field(9092, description="MEDALLIANCE_EMBEDDED_BROKER_PORT: tansu's port")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="MEDALLIANCE_KAFKA_SECURITY_PROTOCOL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="MEDALLIANCE_KAFKA_SASL_MECHANISM"
+    )
+    kafka_sasl_username: str | None = Field(None, description="MEDALLIANCE_KAFKA_SASL_USERNAME")
+    kafka_sasl_password: SecretStr | None = Field(None, description="MEDALLIANCE_KAFKA_SASL_PASSWORD")
+    kafka_ssl_cafile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_CAFILE: CA bundle (PEM)")
+    kafka_ssl_certfile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_CERTFILE: client cert")
+    kafka_ssl_keyfile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_KEYFILE: client key")
+
+    topic_beds: str = Field("medalliance.beds", description="MEDALLIANCE_TOPIC_BEDS")
+    topic_visits: str = Field("medalliance.visits", description="MEDALLIANCE_TOPIC_VISITS")
+    topic_requests: str = Field("medalliance.requests", description="MEDALLIANCE_TOPIC_REQUESTS")
+    topic_dead_letter: str = Field("medalliance.dead-letter", description="MEDALLIANCE_TOPIC_DEAD_LETTER")
+    partitions: int = Field(8, ge=1, le=1024, description="MEDALLIANCE_PARTITIONS: per source topic")
+    replication_factor: int = Field(1, ge=1, le=7, description="MEDALLIANCE_REPLICATION_FACTOR")
+
+    app_id: str = Field("medalliance", description="MEDALLIANCE_APP_ID: Faust app id = consumer group")
+    web_host: str = Field("127.0.0.1", description="MEDALLIANCE_WEB_HOST: the worker's web bind address")
+    web_port: Port = Field(6066, description="MEDALLIANCE_WEB_PORT: /metrics, /api/requests/open, /health")
+    store: Literal["memory", "rocksdb"] = Field(
+        "memory", description="MEDALLIANCE_STORE: table store; rocksdb keeps state on disk across restarts"
+    )
+    data_dir: Path = Field(
+        Path(".medalliance"), description="MEDALLIANCE_DATA_DIR: worker data (RocksDB tables), per worker"
+    )
+    registry_path: Path = Field(
+        default_factory=shipped_registry_path,
+        description="MEDALLIANCE_REGISTRY_PATH: facility registry YAML (default: the shipped Yangxi one)",
+    )
+    timezone: str = Field("Asia/Shanghai", description="MEDALLIANCE_TIMEZONE: for 'today' and opening hours")
+    retention_days: float = Field(
+        7.0, gt=0, le=365, description="MEDALLIANCE_RETENTION_DAYS: dedupe horizon; older events are too_old"
+    )
+    ed_long_stay_hours: float = Field(4.0, gt=0, description="MEDALLIANCE_ED_LONG_STAY_HOURS")
+    accept_standard_minutes: dict[Category, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ACCEPT_MINUTES),
+        description="MEDALLIANCE_ACCEPT_STANDARD_MINUTES: per category, JSON",
+    )
+    arrive_standard_minutes: dict[Category, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ARRIVE_MINUTES),
+        description="MEDALLIANCE_ARRIVE_STANDARD_MINUTES: per category, JSON",
+    )
+    due_soon_fraction: float = Field(
+        0.8, gt=0, lt=1, description="MEDALLIANCE_DUE_SOON_FRACTION: share of a standard that is 'due soon'"
+    )
+    batch_size: int = Field(2000, ge=1, le=100_000, description="MEDALLIANCE_BATCH_SIZE: events per batch")
+    batch_seconds: float = Field(
+        0.1, gt=0, le=10, description="MEDALLIANCE_BATCH_SECONDS: longest wait to fill a batch"
+    )
+    session_timeout_seconds: float = Field(
+        10.0, ge=3, le=300, description="MEDALLIANCE_SESSION_TIMEOUT_SECONDS: Kafka group session timeout"
+    )
+    prometheus_url: str = Field("http://127.0.0.1:9090", description="MEDALLIANCE_PROMETHEUS_URL")
+    wall_host: str = Field("127.0.0.1", description="MEDALLIANCE_WALL_HOST")
+    wall_port: Port = Field(8080, description="MEDALLIANCE_WALL_PORT")
+    worker_urls: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:6066"],
+        description="MEDALLIANCE_WORKER_URLS: JSON list of worker base URLs the wall merges requests from",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="MEDALLIANCE_LOG_LEVEL")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("accept_standard_minutes", "arrive_standard_minutes")
+    @classmethod
+    def _all_categories(cls, value: dict[Category, float]) -> dict[Category, float]:
+        if any(minutes <= 0 for minutes in value.values()):
+            raise ValueError("every standard must be a positive number of minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _complete_standards(self) -> Settings:
+        # A partial JSON override keeps the defaults for the categories it leaves out.
+        object.__setattr__(
+            self, "accept_standard_minutes", {**DEFAULT_ACCEPT_MINUTES, **self.accept_standard_minutes}
+        )
+        object.__setattr__(
+            self, "arrive_standard_minutes", {**DEFAULT_ARRIVE_MINUTES, **self.arrive_standard_minutes}
+        )
+        if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError("kafka_sasl_mechanism needs kafka_sasl_username and kafka_sasl_password")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return self.broker_url == EMBEDDED
+
+    @property
+    def tansu(self) -> bool:
+        """Whether the broker is tansu (see ../shared/BROKER.md quirks)."""
+        return self.embedded or self.broker_is_tansu
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
+
+    def topic(self, feed: Feed) -> str:
+        return {"beds": self.topic_beds, "visits": self.topic_visits, "requests": self.topic_requests}[feed]
+
+    def standard_seconds(self, category: Category, stage: str) -> float:
+        table = self.accept_standard_minutes if stage == "accepted" else self.arrive_standard_minutes
+        return table[category] * 60.0
+
+    def bootstrap_servers(self) -> str:
+        """host:port list for Kafka clients (the embedded broker's address when embedded)."""
+        if self.embedded:
+            return f"127.0.0.1:{self.embedded_broker_port}"
+        return ",".join(part.removeprefix("kafka://") for part in self.broker_url.split(","))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation error into one readable line (SettingsError)."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        env = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX + "*"
+        raise SettingsError(f"invalid setting {field} ({env}): {first['msg']}") from None
