@@ -16,8 +16,10 @@ import schemas
 
 # "module:function" returning dict[Path, str].
 GENERATORS: Final = (
-    "schemas.jsonschema:generated_files",
-    "dashboards.generate:generated_files",
+    "schemas.jsonschema:generated_files",  # JSON Schema for integrators
+    "dashboards.alerts:generated_files",  # Prometheus rules, Grafana alert rules, Alertmanager config
+    "dashboards.boards:generated_files",  # Grafana dashboards and provisioning
+    "dashboards.k8s:generated_files",  # k8s ConfigMaps / PrometheusRule carrying the above
 )
 GeneratedFiles = dict[Path, str]
 
