@@ -161,7 +161,8 @@ def ensure_topics(settings: Settings, *, timeout: float = 20.0) -> list[str]:
         )
     except KafkaError:
         raise BrokerError(
-            f"no Kafka broker answers at {settings.bootstrap_servers()}: start one or check MEDALLIANCE_BROKER_URL"
+            f"no Kafka broker answers at {settings.bootstrap_servers()}: "
+            "start one or check MEDALLIANCE_BROKER_URL"
         ) from None
     try:
         existing = set(admin.list_topics())
@@ -170,7 +171,8 @@ def ensure_topics(settings: Settings, *, timeout: float = 20.0) -> list[str]:
         for name in missing:
             try:
                 admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor)], timeout_ms=int(timeout * 1000)
+                    [NewTopic(name, settings.partitions, settings.replication_factor)],
+                    timeout_ms=int(timeout * 1000),
                 )
                 created.append(name)
             except TopicAlreadyExistsError:

@@ -1,0 +1,180 @@
+"""What one partition's state says now: metric samples and the open-request board (pure).
+
+    >>> samples = partition_samples(items, readout)        # [(spec, labels, value), ...]
+    >>> board = open_requests(items, readout, partition=3)
+
+Gauges that depend on the clock (today's visits, long ED stays, last-hour arrivals, due-soon and
+overdue requests) are computed here, when read, from stored event times and `Readout.now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from schemas.events import STANDARD_STAGES
+from schemas.registry import Registry
+from streams.domain import beds, requests, visits
+from streams.domain.effects import SEP, split_key
+from streams.metrics.catalog import (
+    BEDS_OCCUPIED,
+    BEDS_STAFFED,
+    ED_ARRIVALS_LAST_HOUR,
+    ED_LONG_STAY,
+    ED_PATIENTS,
+    REQUESTS_DUE_SOON,
+    REQUESTS_OPEN,
+    REQUESTS_OVERDUE,
+    VISITS_TODAY,
+    MetricSpec,
+)
+
+Sample = tuple[MetricSpec, tuple[str, ...], Any]
+_HOUR: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Readout:
+    registry: Registry
+    now: datetime
+    zone: ZoneInfo
+    long_stay_seconds: float
+    standards: dict[tuple[str, str], float]  # (category, stage) -> seconds
+    due_soon_fraction: float
+
+
+def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> list[Sample]:
+    """Every sample of one partition: totals (counters, histograms, last-seen, today's visits) and
+    gauges from entity values. Histogram values are ([non-cumulative bucket counts..., +Inf], sum)."""
+    now = readout.now.timestamp()
+    today = readout.now.astimezone(readout.zone).date().isoformat()
+    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]] = Counter()
+    samples: list[Sample] = []
+    for key, value in items:
+        kind = key[0]
+        if kind == "t":
+            samples.extend(_totals_samples(value["c"], today))
+        elif kind == "b":
+            samples.extend(_beds_samples(key.split("|", 2)[2], value["s"], readout.registry))
+        elif kind == "e":
+            _count_ed_visit(gauges, key.split("|", 3)[2], value["s"], now, readout.long_stay_seconds)
+        elif kind == "r":
+            _count_request(gauges, value["s"], now, readout)
+    samples.extend((spec, labels, float(count)) for (spec, labels), count in gauges.items())
+    return samples
+
+
+def _totals_samples(counters: dict[str, Any], today: str) -> Iterable[Sample]:
+    for key, value in counters.items():
+        if key.startswith("day" + SEP):
+            _, facility, kind, date = key.split(SEP)
+            if date == today:
+                yield VISITS_TODAY, (facility, kind), value
+            continue
+        spec, labels = split_key(key)
+        if spec.type == "histogram":
+            yield spec, labels, (value[:-1], value[-1])
+        else:
+            yield spec, labels, value
+
+
+def _beds_samples(facility_id: str, state: dict[str, Any], registry: Registry) -> Iterable[Sample]:
+    facility = registry.facilities.get(facility_id)
+    if facility is None:  # removed from the registry since: its wards are no longer labels
+        return
+    for ward in facility.wards.values():
+        staffed, occupied = beds.ward_figures(state, ward.id, nominal_beds=ward.beds)
+        yield BEDS_STAFFED, (facility_id, ward.id), float(staffed)
+        yield BEDS_OCCUPIED, (facility_id, ward.id), float(occupied)
+
+
+def _count_ed_visit(
+    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]],
+    facility: str,
+    visit: dict[str, Any],
+    now: float,
+    long_stay_seconds: float,
+) -> None:
+    arrival = visit["a"]
+    if arrival is None:
+        return
+    if now - _HOUR <= arrival[0] <= now:
+        gauges[(ED_ARRIVALS_LAST_HOUR, (facility,))] += 1
+    if visits.in_ed(visit):
+        gauges[(ED_PATIENTS, (facility, visits.triage_level(visit)))] += 1
+        if now - arrival[0] > long_stay_seconds:
+            gauges[(ED_LONG_STAY, (facility,))] += 1
+
+
+def _count_request(
+    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], request: dict[str, Any], now: float, readout: Readout
+) -> None:
+    if not requests.is_open(request):
+        return
+    category, to_facility = request["cat"], request["to"]
+    stage = requests.furthest_stage(request)
+    gauges[(REQUESTS_OPEN, (category, stage, request["from"], to_facility))] += 1
+    for clock in STANDARD_STAGES:
+        status = requests.clock_status(
+            request,
+            clock,
+            now=now,
+            standard=readout.standards[(category, clock)],
+            due_soon_fraction=readout.due_soon_fraction,
+        )
+        if status == "overdue":
+            gauges[(REQUESTS_OVERDUE, (category, clock, to_facility))] += 1
+        elif status == "due_soon":
+            gauges[(REQUESTS_DUE_SOON, (category, clock, to_facility))] += 1
+
+
+def display_number(request_key: str) -> str:
+    """A stable number for the wall instead of the request_id (a pseudonym is never shown)."""
+    digest = hashlib.blake2b(request_key.encode(), digest_size=8).digest()
+    return f"No. {int.from_bytes(digest, 'big') % 1_000_000:06d}"
+
+
+def open_requests(
+    items: Iterable[tuple[str, Any]], readout: Readout, *, partition: int
+) -> list[dict[str, Any]]:
+    """The open requests of a partition, for the board: no request_id, a display number instead."""
+    now = readout.now.timestamp()
+    board = []
+    for key, value in items:
+        request = value["s"] if key[0] == "r" else None
+        if request is None or not requests.is_open(request):
+            continue
+        category = request["cat"]
+        standards = {clock: readout.standards[(category, clock)] for clock in STANDARD_STAGES}
+        statuses = {
+            clock: requests.clock_status(
+                request, clock, now=now, standard=seconds, due_soon_fraction=readout.due_soon_fraction
+            )
+            for clock, seconds in standards.items()
+        }
+        board.append(
+            {
+                "display": display_number(key),
+                "category": category,
+                "from_facility": request["from"],
+                "to_facility": request["to"],
+                "stage": requests.furthest_stage(request),
+                "submitted_at": _iso(request["sub"][0]),
+                "stage_times": {stage: _iso(times[0]) for stage, times in request["st"].items()},
+                "elapsed_seconds": max(0.0, now - request["sub"][0]),
+                "standards": standards,
+                "due_soon": [clock for clock, status in statuses.items() if status == "due_soon"],
+                "overdue": [clock for clock, status in statuses.items() if status == "overdue"],
+                "partition": partition,
+            }
+        )
+    return sorted(board, key=lambda entry: entry["submitted_at"])
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,86 @@
+"""High-risk requests: furthest stage, stage times, and the clocks against the time standards.
+
+    >>> request = new_request()
+    >>> apply_request_event(request, "request.accepted", at=300.0, seq=4)
+    []
+    >>> apply_request_event(request, "request.submitted", at=0.0, seq=5,
+    ...                     category="stroke", from_facility="a", to_facility="b")
+    [('accepted', 300.0)]
+
+A request value keeps `sub` ([at, seq] of the first submission), `cat`, `from`, `to` (fixed by the
+first submission) and `st` {stage: [at, seq]} (the first accepted event of each stage fixes its
+time). Observations (stage, seconds) are returned once both times of a pair are known.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from schemas.events import REQUEST_STAGE_OF_TYPE, STAGES, TIMED_STAGES
+
+RequestState = dict[str, Any]
+ENDINGS: Final = ("completed", "rejected", "cancelled")
+_RANK: Final[dict[str, int]] = {stage: rank for rank, stage in enumerate(STAGES)}
+
+
+def new_request() -> RequestState:
+    return {"sub": None, "cat": None, "from": None, "to": None, "st": {}, "last": 0.0}
+
+
+def apply_request_event(
+    request: RequestState,
+    event_type: str,
+    *,
+    at: float,
+    seq: int,
+    category: str | None = None,
+    from_facility: str | None = None,
+    to_facility: str | None = None,
+) -> list[tuple[str, float]]:
+    """Apply a request.* event; return the (stage, seconds-from-submission) pairs completed by it."""
+    request["last"] = max(request["last"], at)
+    stage = REQUEST_STAGE_OF_TYPE[event_type]
+    if stage == "submitted":
+        if request["sub"] is not None:
+            return []
+        request.update(sub=[at, seq], cat=category, **{"from": from_facility, "to": to_facility})
+        return [(s, max(0.0, request["st"][s][0] - at)) for s in TIMED_STAGES if s in request["st"]]
+    if stage in request["st"]:
+        return []
+    request["st"][stage] = [at, seq]
+    if request["sub"] is None or stage not in TIMED_STAGES:
+        return []
+    return [(stage, max(0.0, at - request["sub"][0]))]
+
+
+def furthest_stage(request: RequestState) -> str:
+    """The furthest of submitted → accepted → dispatched → arrived → completed reached."""
+    reached = [stage for stage in request["st"] if stage in _RANK]
+    return max(reached, key=_RANK.__getitem__) if reached else "submitted"
+
+
+def is_counted(request: RequestState) -> bool:
+    """A request counts in the metrics only once its submission is accepted."""
+    return request["sub"] is not None
+
+
+def is_open(request: RequestState) -> bool:
+    return is_counted(request) and not any(stage in request["st"] for stage in ENDINGS)
+
+
+def has_reached(request: RequestState, stage: str) -> bool:
+    return _RANK[furthest_stage(request)] >= _RANK[stage]
+
+
+def clock_status(
+    request: RequestState, stage: str, *, now: float, standard: float, due_soon_fraction: float
+) -> str:
+    """'overdue', 'due_soon' or 'ok' for an open request against a stage's time standard."""
+    if not is_open(request) or has_reached(request, stage):
+        return "ok"
+    elapsed = now - request["sub"][0]
+    if elapsed >= standard:
+        return "overdue"
+    if elapsed >= due_soon_fraction * standard:
+        return "due_soon"
+    return "ok"

@@ -1,0 +1,56 @@
+"""The worker's web endpoints on its Faust web server: /metrics, /api/requests/open, /health.
+
+$ curl -s http://127.0.0.1:6066/metrics | grep medalliance_beds_occupied
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, generate_latest
+
+from streams.domain.readout import open_requests
+from streams.metrics.collector import StateCollector
+
+_EXPOSITION_TYPE = "text/plain"
+
+
+def install_web(app: faust.App, collector: StateCollector) -> CollectorRegistry:
+    """Register the views; returns the Prometheus registry holding only our collector."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(collector)
+
+    @app.page("/metrics")
+    async def metrics(web: View, request: Request) -> Response:
+        # aiohttp refuses a charset inside content_type; the text format is Prometheus's default.
+        return web.bytes(generate_latest(registry), content_type=_EXPOSITION_TYPE)
+
+    @app.page("/api/requests/open")
+    async def requests_open(web: View, request: Request) -> Response:
+        return web.json(open_requests_payload(collector))
+
+    @app.page("/health")
+    async def health(web: View, request: Request) -> Response:
+        owned = {feed: collector.owned_partitions(feed) for feed in collector.pipeline.topics}
+        ready = not app.rebalancing and not getattr(app, "in_recovery", False)
+        return web.json({"status": "ok" if ready else "starting", "partitions": owned})
+
+    return registry
+
+
+def open_requests_payload(collector: StateCollector) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    readout = collector.readout(now)
+    owned = collector.owned_partitions("requests")
+    board: list[dict[str, Any]] = []
+    for partition, items in collector.partition_items("requests", owned).items():
+        board.extend(open_requests(items, readout, partition=partition))
+    board.sort(key=lambda entry: entry["submitted_at"])
+    return {
+        "generated_at": now.isoformat().replace("+00:00", "Z"),
+        "partitions": owned,
+        "requests": board,
+    }

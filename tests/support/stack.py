@@ -1,0 +1,178 @@
+"""Real processes for end-to-end tests: a `medalliance worker` subprocess on the tansu broker,
+a producer for raw messages, and a scrape parser.
+
+    >>> worker = WorkerProcess(settings, tmp_path).start().wait_ready()
+    >>> produce(settings, [("medalliance.beds", b"yx-ch-people", b"{...}")])
+    >>> samples = worker.wait_consumed(total_messages=1)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.broker import free_port
+from streams.settings import Settings
+
+SampleKey = tuple[str, frozenset[tuple[str, str]]]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The MEDALLIANCE_* environment that reproduces `settings` in a child process."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        env[f"MEDALLIANCE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    return env
+
+
+class WorkerProcess:
+    """`medalliance worker` as a child process with its own web port and data dir."""
+
+    def __init__(
+        self, settings: Settings, workdir: Path, *, web_port: int | None = None, name: str = "worker"
+    ):
+        self.web_port = web_port or free_port()
+        self.settings = settings.model_copy(
+            update={"web_port": self.web_port, "data_dir": workdir / f"{name}-data"}
+        )
+        self.log_path = workdir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def start(self) -> WorkerProcess:
+        env = {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"],
+                env=env,
+                cwd=PROJECT_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        return self
+
+    def get(self, path: str, timeout: float = 10.0) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            return response.read()  # type: ignore[no-any-return]
+
+    def health(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.get("/health", timeout=2))  # type: ignore[no-any-return]
+        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+            return None
+
+    def wait_ready(self, timeout: float = 90.0, *, partitions: int | None = None) -> WorkerProcess:
+        """Until the worker owns `partitions` per feed (default: all) with its tables recovered."""
+        wanted = self.settings.partitions if partitions is None else partitions
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            health = self.health()
+            if health and health["status"] == "ok":
+                owned = health["partitions"]
+                if all(len(owned[feed]) >= wanted for feed in owned):
+                    return self
+            time.sleep(0.5)
+        raise TimeoutError(f"worker not ready after {timeout} s; log: {self.log_tail()}")
+
+    def scrape(self) -> dict[SampleKey, float]:
+        return parse_metrics(self.get("/metrics").decode())
+
+    def wait_consumed(self, total_messages: int, timeout: float = 180.0) -> dict[SampleKey, float]:
+        """Scrape until accepted + duplicate + rejected messages add up to `total_messages`."""
+        deadline = time.monotonic() + timeout
+        seen = -1.0
+        while time.monotonic() < deadline:
+            self._check_alive()
+            samples = self.scrape()
+            seen = handled_messages(samples)
+            if seen >= total_messages:
+                return samples
+            time.sleep(0.5)
+        raise TimeoutError(f"consumed {seen} of {total_messages} messages; log: {self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        return process.returncode
+
+    def _check_alive(self) -> None:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"worker exited with {self.process.returncode}; log: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def parse_metrics(text: str) -> dict[SampleKey, float]:
+    samples: dict[SampleKey, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return samples
+
+
+def handled_messages(samples: dict[SampleKey, float]) -> float:
+    names = (
+        "medalliance_events_total",
+        "medalliance_events_duplicate_total",
+        "medalliance_events_rejected_total",
+    )
+    return sum(value for (name, _), value in samples.items() if name in names)
+
+
+def total(
+    samples: dict[SampleKey, float], name: str, drop: Iterable[str] = ("partition", "instance")
+) -> dict[frozenset[tuple[str, str]], float]:
+    """Sum a metric's samples without the `drop` labels (like `sum without (instance, partition)`)."""
+    dropped = set(drop)
+    sums: dict[frozenset[tuple[str, str]], float] = {}
+    for (sample_name, labels), value in samples.items():
+        if sample_name == name:
+            key = frozenset((k, v) for k, v in labels if k not in dropped)
+            sums[key] = sums.get(key, 0.0) + value
+    return sums
+
+
+def produce(settings: Settings, messages: Iterable[tuple[str, bytes | None, bytes]]) -> int:
+    """Publish raw (topic, key, value) messages in order; return how many."""
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers(), acks="all", linger_ms=5)
+    count = 0
+    try:
+        for topic, key, value in messages:
+            producer.send(topic, key=key, value=value)
+            count += 1
+        producer.flush(timeout=60)
+    finally:
+        producer.close(timeout=10)
+    return count
