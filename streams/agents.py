@@ -104,8 +104,8 @@ def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) ->
 def _state_table(app: faust.App, feed: Feed, partitions: int) -> faust.types.TableT:
     table = app.Table(f"{feed}-state", default=None, partitions=partitions, key_type=str)
     # Faust derives serializers from key/value types; ours are plain JSON data, and orjson is faster.
-    table.key_serializer = "json"
-    table.value_serializer = CODEC_NAME
+    table.key_serializer = "json"  # type: ignore[attr-defined]
+    table.value_serializer = CODEC_NAME  # type: ignore[attr-defined]
     return table
 
 

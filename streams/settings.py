@@ -116,7 +116,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://127.0.0.1:6066"],
         description="MEDALLIANCE_WORKER_URLS: JSON list of worker base URLs the wall merges requests from",
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="MEDALLIANCE_LOG_LEVEL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="MEDALLIANCE_LOG_LEVEL"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -43,8 +43,23 @@ class MetricSpec:
 
 
 # Stage times: minutes around the clinical standards (10, 30, 60, 90 min) matter most.
-STAGE_BUCKETS: Final = (60.0, 180.0, 300.0, 480.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0,
-                        4800.0, 5400.0, 7200.0, 10800.0, 21600.0)
+STAGE_BUCKETS: Final = (
+    60.0,
+    180.0,
+    300.0,
+    480.0,
+    600.0,
+    900.0,
+    1200.0,
+    1800.0,
+    2700.0,
+    3600.0,
+    4800.0,
+    5400.0,
+    7200.0,
+    10800.0,
+    21600.0,
+)
 # Pipeline delay: sub-second when healthy, minutes when a publisher buffers, hours after outages.
 DELAY_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
@@ -53,57 +68,149 @@ def _m(name: str, type_: MetricType, labels: tuple[str, ...], help_: str, **kw: 
     return MetricSpec(PREFIX + name, type_, labels, help_, **kw)  # type: ignore[arg-type]
 
 
-FACILITY_INFO = _m("facility_info", "gauge", ("facility", "name", "name_en", "level", "township"),
-                   "Always 1: a facility of the registry, with its names, level and township.", sharded=False)
-ED_BEDS = _m("ed_beds", "gauge", ("facility",), "Emergency-department beds of a facility (registry).",
-             sharded=False)
-FACILITY_OPEN = _m("facility_open", "gauge", ("facility",),
-                   "1 while a facility is expected to publish (always for hospitals; opening hours for "
-                   "village clinics), else 0.", sharded=False, contract=False)
+FACILITY_INFO = _m(
+    "facility_info",
+    "gauge",
+    ("facility", "name", "name_en", "level", "township"),
+    "Always 1: a facility of the registry, with its names, level and township.",
+    sharded=False,
+)
+ED_BEDS = _m(
+    "ed_beds", "gauge", ("facility",), "Emergency-department beds of a facility (registry).", sharded=False
+)
+FACILITY_OPEN = _m(
+    "facility_open",
+    "gauge",
+    ("facility",),
+    "1 while a facility is expected to publish (always for hospitals; opening hours for "
+    "village clinics), else 0.",
+    sharded=False,
+    contract=False,
+)
 BEDS_STAFFED = _m("beds_staffed", "gauge", ("facility", "ward"), "Staffed beds of a ward (latest census).")
-BEDS_OCCUPIED = _m("beds_occupied", "gauge", ("facility", "ward"),
-                   "Occupied beds of a ward: latest census plus later admissions/transfers.")
+BEDS_OCCUPIED = _m(
+    "beds_occupied",
+    "gauge",
+    ("facility", "ward"),
+    "Occupied beds of a ward: latest census plus later admissions/transfers.",
+)
 VISITS = _m("visits_total", "counter", ("facility", "kind"), "Visits registered (outpatient, emergency).")
-VISITS_TODAY = _m("visits_today", "gauge", ("facility", "kind"),
-                  "Visits whose time falls on today's local date.")
+VISITS_TODAY = _m(
+    "visits_today", "gauge", ("facility", "kind"), "Visits whose time falls on today's local date."
+)
 ED_PATIENTS = _m("ed_patients", "gauge", ("facility", "triage_level"), "Patients in the ED now.")
-ED_LONG_STAY = _m("ed_long_stay_patients", "gauge", ("facility",),
-                  "Patients in the ED now for longer than the long-stay threshold (event time).")
-ED_ARRIVALS_LAST_HOUR = _m("ed_arrivals_last_hour", "gauge", ("facility",),
-                           "ED arrivals whose occurred_at is within the last 60 minutes.")
+ED_LONG_STAY = _m(
+    "ed_long_stay_patients",
+    "gauge",
+    ("facility",),
+    "Patients in the ED now for longer than the long-stay threshold (event time).",
+)
+ED_ARRIVALS_LAST_HOUR = _m(
+    "ed_arrivals_last_hour",
+    "gauge",
+    ("facility",),
+    "ED arrivals whose occurred_at is within the last 60 minutes.",
+)
 ED_DEPARTURES = _m("ed_departures_total", "counter", ("facility", "disposition"), "ED departures.")
-REQUESTS_OPEN = _m("requests_open", "gauge", ("category", "stage", "from_facility", "to_facility"),
-                   "Open high-risk requests by furthest stage reached.")
-REQUEST_STAGE_SECONDS = _m("request_stage_seconds", "histogram", ("category", "stage"),
-                           "Seconds from submission to a stage, one observation per request and stage.",
-                           buckets=STAGE_BUCKETS)
-REQUESTS_DUE_SOON = _m("requests_due_soon", "gauge", ("category", "stage", "to_facility"),
-                       "Open requests within the last 20% before their time standard for a stage.")
-REQUESTS_OVERDUE = _m("requests_overdue", "gauge", ("category", "stage", "to_facility"),
-                      "Open requests past their time standard for a stage.")
+REQUESTS_OPEN = _m(
+    "requests_open",
+    "gauge",
+    ("category", "stage", "from_facility", "to_facility"),
+    "Open high-risk requests by furthest stage reached.",
+)
+REQUEST_STAGE_SECONDS = _m(
+    "request_stage_seconds",
+    "histogram",
+    ("category", "stage"),
+    "Seconds from submission to a stage, one observation per request and stage.",
+    buckets=STAGE_BUCKETS,
+)
+REQUESTS_DUE_SOON = _m(
+    "requests_due_soon",
+    "gauge",
+    ("category", "stage", "to_facility"),
+    "Open requests within the last 20% before their time standard for a stage.",
+)
+REQUESTS_OVERDUE = _m(
+    "requests_overdue",
+    "gauge",
+    ("category", "stage", "to_facility"),
+    "Open requests past their time standard for a stage.",
+)
 EVENTS = _m("events_total", "counter", ("feed", "type"), "Accepted events (heartbeats included).")
 FACILITY_EVENTS = _m("facility_events_total", "counter", ("facility", "feed"), "Accepted events by facility.")
 EVENTS_DUPLICATE = _m("events_duplicate_total", "counter", ("feed",), "Valid events whose event_id was seen.")
-EVENTS_REJECTED = _m("events_rejected_total", "counter", ("feed", "reason", "facility"),
-                     "Rejected messages (sent to the dead-letter topic).")
-FEED_LAST_SEEN = _m("feed_last_seen_timestamp_seconds", "gauge", ("facility", "feed"),
-                    "Latest occurred_at of an accepted event or heartbeat (unix seconds).")
-EVENT_DELAY = _m("event_delay_seconds", "histogram", ("feed",),
-                 "Processing time minus occurred_at of accepted events.", buckets=DELAY_BUCKETS)
+EVENTS_REJECTED = _m(
+    "events_rejected_total",
+    "counter",
+    ("feed", "reason", "facility"),
+    "Rejected messages (sent to the dead-letter topic).",
+)
+FEED_LAST_SEEN = _m(
+    "feed_last_seen_timestamp_seconds",
+    "gauge",
+    ("facility", "feed"),
+    "Latest occurred_at of an accepted event or heartbeat (unix seconds).",
+)
+EVENT_DELAY = _m(
+    "event_delay_seconds",
+    "histogram",
+    ("feed",),
+    "Processing time minus occurred_at of accepted events.",
+    buckets=DELAY_BUCKETS,
+)
 # Service health (beyond the contract; documented in the README).
-CONSUMER_LAG = _m("consumer_lag_messages", "gauge", ("feed",),
-                  "Messages behind the fetch high watermark, per owned source partition.", contract=False)
-PARTITIONS_OWNED = _m("partitions_owned", "gauge", ("feed",),
-                      "Source partitions this worker actively owns.", sharded=False, contract=False)
+CONSUMER_LAG = _m(
+    "consumer_lag_messages",
+    "gauge",
+    ("feed",),
+    "Messages behind the fetch high watermark, per owned source partition.",
+    contract=False,
+)
+PARTITIONS_OWNED = _m(
+    "partitions_owned",
+    "gauge",
+    ("feed",),
+    "Source partitions this worker actively owns.",
+    sharded=False,
+    contract=False,
+)
 STATE_KEYS = _m("state_keys", "gauge", ("feed",), "Table keys held for an owned partition.", contract=False)
-WORKER_INFO = _m("worker_info", "gauge", ("version", "store", "broker"),
-                 "Always 1: this worker's version, table store and broker kind.", sharded=False, contract=False)
+WORKER_INFO = _m(
+    "worker_info",
+    "gauge",
+    ("version", "store", "broker"),
+    "Always 1: this worker's version, table store and broker kind.",
+    sharded=False,
+    contract=False,
+)
 
 CATALOG: Final[tuple[MetricSpec, ...]] = (
-    FACILITY_INFO, ED_BEDS, FACILITY_OPEN, BEDS_STAFFED, BEDS_OCCUPIED, VISITS, VISITS_TODAY, ED_PATIENTS,
-    ED_LONG_STAY, ED_ARRIVALS_LAST_HOUR, ED_DEPARTURES, REQUESTS_OPEN, REQUEST_STAGE_SECONDS,
-    REQUESTS_DUE_SOON, REQUESTS_OVERDUE, EVENTS, FACILITY_EVENTS, EVENTS_DUPLICATE, EVENTS_REJECTED,
-    FEED_LAST_SEEN, EVENT_DELAY, CONSUMER_LAG, PARTITIONS_OWNED, STATE_KEYS, WORKER_INFO,
+    FACILITY_INFO,
+    ED_BEDS,
+    FACILITY_OPEN,
+    BEDS_STAFFED,
+    BEDS_OCCUPIED,
+    VISITS,
+    VISITS_TODAY,
+    ED_PATIENTS,
+    ED_LONG_STAY,
+    ED_ARRIVALS_LAST_HOUR,
+    ED_DEPARTURES,
+    REQUESTS_OPEN,
+    REQUEST_STAGE_SECONDS,
+    REQUESTS_DUE_SOON,
+    REQUESTS_OVERDUE,
+    EVENTS,
+    FACILITY_EVENTS,
+    EVENTS_DUPLICATE,
+    EVENTS_REJECTED,
+    FEED_LAST_SEEN,
+    EVENT_DELAY,
+    CONSUMER_LAG,
+    PARTITIONS_OWNED,
+    STATE_KEYS,
+    WORKER_INFO,
 )
 BY_NAME: Final[dict[str, MetricSpec]] = {spec.name: spec for spec in CATALOG}
 
