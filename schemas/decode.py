@@ -116,15 +116,23 @@ def _check_context(
     kind = getattr(event, "type", None)
     if isinstance(event, Heartbeat) and event.feed != feed:
         return Rejection(
-            "schema_violation", f"heartbeat for feed {event.feed!r} arrived on the {feed} feed", UNKNOWN_FACILITY
+            "schema_violation",
+            f"heartbeat for feed {event.feed!r} arrived on the {feed} feed",
+            _known_facility(event.facility_id, registry),
+            kind,
         )
     facility = registry.facilities.get(event.facility_id)
     if facility is None:
-        return Rejection("unknown_facility", f"facility_id {_clip(event.facility_id)!r} is not in the registry")
+        return Rejection(
+            "unknown_facility", f"facility_id {_clip(event.facility_id)!r} is not in the registry"
+        )
     to_facility = getattr(event, "to_facility_id", None)
     if to_facility is not None and to_facility not in registry.facilities:
         return Rejection(
-            "unknown_facility", f"to_facility_id {_clip(to_facility)!r} is not in the registry", facility.id, kind
+            "unknown_facility",
+            f"to_facility_id {_clip(to_facility)!r} is not in the registry",
+            facility.id,
+            kind,
         )
     for field in ("ward_id", "to_ward_id"):
         ward = getattr(event, field, None)

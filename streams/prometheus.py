@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from streams.broker import BrokerError, port_is_free, wait_for_port
 
@@ -39,6 +39,7 @@ class ServiceProcess:
     def __init__(self, port: int, *, workdir: Path | None = None) -> None:
         self.port = port
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"medalliance-{self.name}-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -52,7 +53,7 @@ class ServiceProcess:
     def command(self) -> list[str]:
         raise NotImplementedError
 
-    def start(self) -> ServiceProcess:
+    def start(self) -> Self:
         if not port_is_free("127.0.0.1", self.port):
             raise BrokerError(f"port {self.port} for {self.name} is already in use: choose another port")
         binary = self.command()[0]
@@ -84,7 +85,7 @@ class ServiceProcess:
         with urllib.request.urlopen(f"{self.url}{path}{query}", timeout=10) as response:
             return json.load(response)
 
-    def __enter__(self) -> ServiceProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
