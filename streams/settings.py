@@ -55,23 +55,35 @@ class Settings(BaseSettings):
     )
     embedded_broker_port: Port = Field(9092, description="MEDALLIANCE_EMBEDDED_BROKER_PORT: tansu's port")
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
-        "PLAINTEXT", description="MEDALLIANCE_KAFKA_SECURITY_PROTOCOL"
+        "PLAINTEXT",
+        description="MEDALLIANCE_KAFKA_SECURITY_PROTOCOL: how clients talk to Kafka (TLS and/or SASL)",
     )
     kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
-        None, description="MEDALLIANCE_KAFKA_SASL_MECHANISM"
+        None, description="MEDALLIANCE_KAFKA_SASL_MECHANISM: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
     )
-    kafka_sasl_username: str | None = Field(None, description="MEDALLIANCE_KAFKA_SASL_USERNAME")
-    kafka_sasl_password: SecretStr | None = Field(None, description="MEDALLIANCE_KAFKA_SASL_PASSWORD")
+    kafka_sasl_username: str | None = Field(None, description="MEDALLIANCE_KAFKA_SASL_USERNAME: SASL user")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="MEDALLIANCE_KAFKA_SASL_PASSWORD: SASL password (a secret: never logged)"
+    )
     kafka_ssl_cafile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_CAFILE: CA bundle (PEM)")
     kafka_ssl_certfile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_CERTFILE: client cert")
     kafka_ssl_keyfile: Path | None = Field(None, description="MEDALLIANCE_KAFKA_SSL_KEYFILE: client key")
 
-    topic_beds: str = Field("medalliance.beds", description="MEDALLIANCE_TOPIC_BEDS")
-    topic_visits: str = Field("medalliance.visits", description="MEDALLIANCE_TOPIC_VISITS")
-    topic_requests: str = Field("medalliance.requests", description="MEDALLIANCE_TOPIC_REQUESTS")
-    topic_dead_letter: str = Field("medalliance.dead-letter", description="MEDALLIANCE_TOPIC_DEAD_LETTER")
+    topic_beds: str = Field("medalliance.beds", description="MEDALLIANCE_TOPIC_BEDS: topic of the beds feed")
+    topic_visits: str = Field(
+        "medalliance.visits", description="MEDALLIANCE_TOPIC_VISITS: topic of the visits feed"
+    )
+    topic_requests: str = Field(
+        "medalliance.requests", description="MEDALLIANCE_TOPIC_REQUESTS: topic of the high-risk requests feed"
+    )
+    topic_dead_letter: str = Field(
+        "medalliance.dead-letter",
+        description="MEDALLIANCE_TOPIC_DEAD_LETTER: where rejected messages go, with the reason",
+    )
     partitions: int = Field(8, ge=1, le=1024, description="MEDALLIANCE_PARTITIONS: per source topic")
-    replication_factor: int = Field(1, ge=1, le=7, description="MEDALLIANCE_REPLICATION_FACTOR")
+    replication_factor: int = Field(
+        1, ge=1, le=7, description="MEDALLIANCE_REPLICATION_FACTOR: of the topics the service creates"
+    )
 
     app_id: str = Field("medalliance", description="MEDALLIANCE_APP_ID: Faust app id = consumer group")
     web_host: str = Field("127.0.0.1", description="MEDALLIANCE_WEB_HOST: the worker's web bind address")
@@ -90,7 +102,9 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         7.0, gt=0, le=365, description="MEDALLIANCE_RETENTION_DAYS: dedupe horizon; older events are too_old"
     )
-    ed_long_stay_hours: float = Field(4.0, gt=0, description="MEDALLIANCE_ED_LONG_STAY_HOURS")
+    ed_long_stay_hours: float = Field(
+        4.0, gt=0, description="MEDALLIANCE_ED_LONG_STAY_HOURS: an ED stay longer than this is long"
+    )
     accept_standard_minutes: dict[Category, float] = Field(
         default_factory=lambda: dict(DEFAULT_ACCEPT_MINUTES),
         description="MEDALLIANCE_ACCEPT_STANDARD_MINUTES: per category, JSON",
@@ -109,15 +123,18 @@ class Settings(BaseSettings):
     session_timeout_seconds: float = Field(
         10.0, ge=3, le=300, description="MEDALLIANCE_SESSION_TIMEOUT_SECONDS: Kafka group session timeout"
     )
-    prometheus_url: str = Field("http://127.0.0.1:9090", description="MEDALLIANCE_PROMETHEUS_URL")
-    wall_host: str = Field("127.0.0.1", description="MEDALLIANCE_WALL_HOST")
-    wall_port: Port = Field(8080, description="MEDALLIANCE_WALL_PORT")
+    prometheus_url: str = Field(
+        "http://127.0.0.1:9090",
+        description="MEDALLIANCE_PROMETHEUS_URL: the Prometheus the wall reads (and `up` starts)",
+    )
+    wall_host: str = Field("127.0.0.1", description="MEDALLIANCE_WALL_HOST: the wall page's bind address")
+    wall_port: Port = Field(8080, description="MEDALLIANCE_WALL_PORT: the wall page's port")
     worker_urls: list[str] = Field(
         default_factory=lambda: ["http://127.0.0.1:6066"],
         description="MEDALLIANCE_WORKER_URLS: JSON list of worker base URLs the wall merges requests from",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="MEDALLIANCE_LOG_LEVEL"
+        "INFO", description="MEDALLIANCE_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR"
     )
 
     @field_validator("timezone")

@@ -17,6 +17,7 @@ import schemas
 # "module:function" returning dict[Path, str].
 GENERATORS: Final = (
     "schemas.jsonschema:generated_files",  # JSON Schema for integrators
+    "streams.config_doc:generated_files",  # the configuration table
     "dashboards.alerts:generated_files",  # Prometheus rules, Grafana alert rules, Alertmanager config
     "dashboards.boards:generated_files",  # Grafana dashboards and provisioning
     "dashboards.k8s:generated_files",  # k8s ConfigMaps / PrometheusRule carrying the above

@@ -154,13 +154,15 @@ def handled_messages(samples: dict[SampleKey, float]) -> float:
 def total(
     samples: dict[SampleKey, float], name: str, drop: Iterable[str] = ("partition", "instance")
 ) -> dict[frozenset[tuple[str, str]], float]:
-    """Sum a metric's samples without the `drop` labels (like `sum without (instance, partition)`)."""
+    """Aggregate a metric without the `drop` labels, as the rules do: `sum without (instance,
+    partition)`, or `max without (...)` for timestamps."""
     dropped = set(drop)
+    combine = max if name.endswith("_timestamp_seconds") else (lambda a, b: a + b)
     sums: dict[frozenset[tuple[str, str]], float] = {}
     for (sample_name, labels), value in samples.items():
         if sample_name == name:
             key = frozenset((k, v) for k, v in labels if k not in dropped)
-            sums[key] = sums.get(key, 0.0) + value
+            sums[key] = combine(sums[key], value) if key in sums else value
     return sums
 
 

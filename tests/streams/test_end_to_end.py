@@ -1,0 +1,189 @@
+"""End to end on the real broker: a seeded log with duplicates, reordering and malformed messages of
+every reason, consumed by a real worker process; every contract metric must equal the reference
+recomputed from the log (tests/support/reference.py), and every malformed message must be on the
+dead-letter topic with its reason."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer
+
+from schemas.decode import REJECT_REASONS
+from schemas.registry import Registry
+from streams.broker import ensure_topics
+from streams.settings import Settings
+from streams.simulate import generate
+from streams.simulate.faults import malformed_messages
+from streams.simulate.wire import encode, feed_of_event, message_key
+from tests.support.reference import Published, expected_metrics
+from tests.support.stack import SampleKey, WorkerProcess, produce, total
+
+pytestmark = pytest.mark.slow
+
+# Metrics compared exactly; the delay histogram only by count (its values depend on wall time).
+CONTRACT = (
+    "medalliance_beds_staffed",
+    "medalliance_beds_occupied",
+    "medalliance_visits_total",
+    "medalliance_visits_today",
+    "medalliance_ed_patients",
+    "medalliance_ed_long_stay_patients",
+    "medalliance_ed_arrivals_last_hour",
+    "medalliance_ed_departures_total",
+    "medalliance_requests_open",
+    "medalliance_request_stage_seconds_count",
+    "medalliance_request_stage_seconds_sum",
+    "medalliance_requests_due_soon",
+    "medalliance_requests_overdue",
+    "medalliance_events_total",
+    "medalliance_facility_events_total",
+    "medalliance_events_duplicate_total",
+    "medalliance_events_rejected_total",
+    "medalliance_feed_last_seen_timestamp_seconds",
+    "medalliance_event_delay_seconds_count",
+)
+HEARTBEAT_KEEP = 0.25  # heartbeats are 95% of a simulated day; keep enough to test them, not drown the rest
+
+
+def build_log(registry: Registry, settings: Settings, now: datetime, *, seed: int) -> list[Published]:
+    """≥ 20,000 messages: simulated events, 2% exact and 0.5% altered duplicates, local reordering,
+    and ≥ 1% malformed messages covering every reject reason."""
+    rng = random.Random(seed)
+    events = [
+        e
+        for e in generate(
+            registry, seed=seed, start=now - timedelta(hours=14), duration=timedelta(hours=13, minutes=50)
+        )
+        if e["type"] != "heartbeat" or rng.random() < HEARTBEAT_KEEP
+    ]
+    for event in rng.sample(events, len(events) // 50):
+        events.insert(rng.randrange(len(events)), dict(event))
+    for event in rng.sample(events, len(events) // 200):
+        altered = dict(
+            event,
+            occurred_at=(datetime.fromisoformat(event["occurred_at"]) - timedelta(seconds=7)).isoformat(),
+        )
+        events.insert(rng.randrange(len(events)), altered)
+    window = 40
+    for start in range(0, len(events), window):
+        chunk = events[start : start + window]
+        rng.shuffle(chunk)
+        events[start : start + window] = chunk
+    log = [Published(feed_of_event(e), message_key(e).encode(), encode(e), None) for e in events]
+    bad = malformed_messages(
+        registry, now=now, seed=seed, count=max(len(log) // 60, 20 * len(REJECT_REASONS))
+    )
+    for feed, raw, reason in bad:
+        log.insert(rng.randrange(len(log)), Published(feed, b"bad-key", raw, reason))
+    return log
+
+
+def publish(settings: Settings, log: list[Published]) -> int:
+    return produce(settings, ((settings.topic(m.feed), m.key, m.value) for m in log))  # type: ignore[arg-type]
+
+
+def assert_metrics_match(samples: dict[SampleKey, float], expect_before: dict, expect_after: dict) -> None:
+    """Each series equals the reference at the scrape's start or end (clock-dependent gauges may
+    cross a boundary during the scrape); absent means 0."""
+    problems = []
+    for name in CONTRACT:
+        actual = {labels: value for labels, value in total(samples, name).items() if value}
+        for expected in (expect_before, expect_after):
+            wanted = {labels: value for (metric, labels), value in expected.items() if metric == name}
+            if set(actual) == set(wanted) and all(
+                math.isclose(actual[k], wanted[k], rel_tol=1e-9, abs_tol=1e-6) for k in actual
+            ):
+                break
+        else:
+            missing = {dict(k).__repr__(): v for k, v in wanted.items() if actual.get(k) != v}
+            extra = {dict(k).__repr__(): v for k, v in actual.items() if wanted.get(k) != v}
+            problems.append(f"{name}: expected {list(missing.items())[:4]} got {list(extra.items())[:4]}")
+    assert not problems, "\n".join(problems)
+
+
+def dead_letters(settings: Settings, count: int, timeout: float = 60.0) -> list[dict]:
+    consumer = KafkaConsumer(
+        settings.topic_dead_letter,
+        bootstrap_servers=settings.bootstrap_servers(),
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=2000,
+    )
+    records: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            records.extend(json.loads(message.value) for message in consumer)
+    finally:
+        consumer.close()
+    return records
+
+
+def check_against_reference(
+    worker: WorkerProcess, log: list[Published], registry: Registry, settings: Settings
+) -> None:
+    samples = worker.wait_consumed(len(log), timeout=300)
+    before = datetime.now(UTC)
+    samples = worker.scrape()
+    after = datetime.now(UTC)
+    assert_metrics_match(
+        samples,
+        expected_metrics(log, registry=registry, now=before, settings=settings),
+        expected_metrics(log, registry=registry, now=after, settings=settings),
+    )
+
+
+def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
+    registry: Registry, settings: Settings, tmp_path: Path
+) -> None:
+    log = build_log(registry, settings, datetime.now(UTC), seed=11)
+    assert len(log) >= 20_000
+    bad = [m for m in log if m.reason]
+    assert len(bad) >= len(log) // 100 and {m.reason for m in bad} == set(REJECT_REASONS)
+    ensure_topics(settings)
+    worker = WorkerProcess(settings, tmp_path).start().wait_ready()
+    try:
+        publish(settings, log)
+        check_against_reference(worker, log, registry, settings)
+        letters = dead_letters(settings, len(bad))
+        assert Counter((r["reason"], r.get("original")) for r in letters) == Counter(
+            (m.reason, m.value.decode("utf-8", errors="strict") if _utf8(m.value) else None) for m in bad
+        )
+        assert all(
+            {"message", "feed", "topic", "partition", "offset", "received_at"} <= set(r) for r in letters
+        )
+    finally:
+        worker.stop()
+
+
+def test_a_restart_mid_stream_keeps_the_metrics_true(
+    registry: Registry, settings: Settings, tmp_path: Path
+) -> None:
+    log = build_log(registry, settings, datetime.now(UTC), seed=12)
+    ensure_topics(settings)
+    worker = WorkerProcess(settings, tmp_path).start().wait_ready()
+    try:
+        half = len(log) // 2
+        publish(settings, log[:half])
+        worker.wait_consumed(half // 3, timeout=120)  # stop while it is still consuming
+        worker.stop()
+        publish(settings, log[half:])
+        worker.start().wait_ready()
+        check_against_reference(worker, log, registry, settings)
+    finally:
+        worker.stop()
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
