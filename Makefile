@@ -7,8 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # prometheus (+promtool), alertmanager (+amtool), chromium for the wall tests,
-# docker-compose (v1) only to validate the compose file offline.
-APT_PACKAGES := prometheus prometheus-alertmanager chromium docker-compose
+# a CJK font so the wall's Chinese renders, docker-compose (v1) only to validate the compose file offline.
+APT_PACKAGES := prometheus prometheus-alertmanager chromium fonts-wqy-microhei docker-compose
 APT_COMMANDS := prometheus promtool prometheus-alertmanager amtool chromium docker-compose
 
 .PHONY: demo test lint typecheck generate check-generated bench setup apt clean

@@ -30,7 +30,9 @@ def _grouping(by: Sequence[str] | None) -> str:
     return "by (" + ", ".join(by) + ")"
 
 
-def sharded_sum(spec: MetricSpec, matchers: str = "", *, by: Sequence[str] | None = None, suffix: str = "") -> str:
+def sharded_sum(
+    spec: MetricSpec, matchers: str = "", *, by: Sequence[str] | None = None, suffix: str = ""
+) -> str:
     """Sum a sharded metric over workers and partitions (`without (instance, partition)` by default)."""
     if not spec.sharded:
         raise ValueError(f"{spec.name} is not sharded; use registry_max")
@@ -61,4 +63,6 @@ def with_facility_names(expr: str) -> str:
     """Join a per-`facility` vector with the registry names (`name`, `name_en`, `level`, `township`)."""
     from streams.metrics.catalog import FACILITY_INFO
 
-    return f"({expr}) * on (facility) group_left (name, name_en, level, township) {registry_max(FACILITY_INFO)}"
+    return (
+        f"({expr}) * on (facility) group_left (name, name_en, level, township) {registry_max(FACILITY_INFO)}"
+    )

@@ -1,12 +1,13 @@
 """The facility registry: the only source of facility and ward labels.
 
-    >>> registry = load_registry()            # the shipped Yangxi alliance
-    >>> registry.facility("yx-ch-people").wards["icu"].beds
+>>> registry = load_registry()            # the shipped Yangxi alliance
+>>> registry.facility("yx-ch-people").wards["icu"].beds
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import datetime, time
 from functools import cached_property
 from importlib import resources
@@ -99,8 +100,9 @@ class Registry(BaseModel):
     @classmethod
     def _facilities_from_list(cls, value: object) -> object:
         if isinstance(value, list):
-            ids = [f.get("id") for f in value if isinstance(f, dict)]
-            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            # Counter, not list.count: a province-scale registry has ~13,600 facilities.
+            counts = Counter(f.get("id") for f in value if isinstance(f, dict))
+            dupes = sorted(str(i) for i, n in counts.items() if n > 1)
             if dupes:
                 raise ValueError(f"duplicate facility ids: {', '.join(map(str, dupes))}")
             return {f["id"]: f for f in value}
@@ -153,9 +155,7 @@ def load_registry(path: Path | str | None = None) -> Registry:
 def dump_registry(registry: Registry) -> str:
     """Serialise a registry back to YAML (used for scaled, province-size registries)."""
     data = registry.model_dump(mode="json")
-    data["facilities"] = [
-        {**f, "wards": list(f["wards"].values())} for f in data["facilities"].values()
-    ]
+    data["facilities"] = [{**f, "wards": list(f["wards"].values())} for f in data["facilities"].values()]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
 
 

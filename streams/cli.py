@@ -80,4 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module's canonical copy: `python -m` loads this file as __main__ too, and the commands
+    # raise streams.cli.UsageError, which __main__.UsageError would not catch.
+    from streams.cli import main as canonical_main
+
+    sys.exit(canonical_main())

@@ -24,6 +24,7 @@ from typing import Final
 from rich.console import Console
 from rich.table import Table
 
+from dashboards.alerts.names import WORKER_JOB
 from streams.broker import EmbeddedBroker, ensure_topics, port_is_free, wait_for_port
 from streams.cli import UsageError
 from streams.commands.generate import project_root
@@ -70,7 +71,7 @@ def prometheus_config(worker_target: str, rule_files: list[Path]) -> str:
     return (
         f"global:\n  scrape_interval: {_SCRAPE_SECONDS}s\n  evaluation_interval: {_SCRAPE_SECONDS}s\n"
         f"rule_files:\n{rules}"
-        "scrape_configs:\n  - job_name: medalliance\n    static_configs:\n"
+        f"scrape_configs:\n  - job_name: {WORKER_JOB}\n    static_configs:\n"
         f"      - targets: ['{worker_target}']\n"
     )
 

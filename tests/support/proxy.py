@@ -13,12 +13,14 @@ real address from the first metadata response and bypass the proxy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import struct
 import threading
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 from streams.broker import free_port
 
@@ -35,6 +37,7 @@ class TcpProxy:
         self.target_host = target_host
         self.target_port = target_port
         self.connections_accepted = 0
+        self.bytes_to_broker = 0  # client → broker bytes forwarded so far (to time a cut)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.Server | None = None
@@ -61,6 +64,7 @@ class TcpProxy:
         if not self._thread.is_alive():
             return
         self._call(self._cut())
+        self._call(_cancel_all())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=_LOOP_TIMEOUT)
         self._loop.close()
@@ -73,9 +77,11 @@ class TcpProxy:
     ) -> None:
         self.stop()
 
-    def _call(self, coroutine: object) -> None:
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
-        future.result(timeout=_LOOP_TIMEOUT)
+    def _call(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=_LOOP_TIMEOUT)
+
+    def _count_up(self, size: int) -> None:
+        self.bytes_to_broker += size
 
     async def _listen(self) -> None:
         if self._server is None:
@@ -106,16 +112,30 @@ class TcpProxy:
         pair = {client_writer, upstream_writer}
         self._writers |= pair
         try:
-            await asyncio.gather(_pump(client_reader, upstream_writer), _pump(upstream_reader, client_writer))
+            await asyncio.gather(
+                _pump(client_reader, upstream_writer, self._count_up), _pump(upstream_reader, client_writer)
+            )
         finally:
             for writer in pair:
                 self._writers.discard(writer)
                 writer.close()
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _cancel_all() -> None:
+    """Finish every connection handler, so that none is destroyed pending with the loop."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: Callable[[int], None] | None = None
+) -> None:
     try:
         while chunk := await reader.read(_CHUNK):
+            if count is not None:
+                count(len(chunk))
             writer.write(chunk)
             await writer.drain()
     except (ConnectionError, OSError):
@@ -129,8 +149,6 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     """Close with RST rather than FIN: a cut cable, not a polite goodbye."""
     sock = writer.get_extra_info("socket")
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
     writer.transport.abort()

@@ -34,6 +34,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """The MEDALLIANCE_* environment that reproduces `settings` in a child process."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump(mode="json").items():
+        secret = getattr(settings, name)
+        if hasattr(secret, "get_secret_value"):
+            value = secret.get_secret_value()  # model_dump masks secrets as **********
         if value is None:
             continue
         env[f"MEDALLIANCE_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)

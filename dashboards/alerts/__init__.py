@@ -1,0 +1,71 @@
+"""Alerting as code: one catalog -> Prometheus rules, Grafana-managed rules, Alertmanager config.
+
+    >>> files = generated_files()
+    >>> sorted(str(path) for path in files)[0]
+    'dashboards/generated/test/alertmanager/alertmanager.yml'
+
+`generated_files()` renders the production profile under deploy/ and the TEST profile (same
+alerts, shortened `for:`, windows and Alertmanager timers) under dashboards/generated/test/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+from dashboards.alerts.alertmanager import Receivers, alertmanager_config, alertmanager_yaml
+from dashboards.alerts.catalog import alerts
+from dashboards.alerts.grafana_rules import grafana_alerting_yaml
+from dashboards.alerts.model import Alert, Bilingual, RecordingRule
+from dashboards.alerts.profile import PRODUCTION, TEST, Profile
+from dashboards.alerts.prometheus_rules import (
+    ALERTS_FILE,
+    RECORDING_FILE,
+    RULES_DIR,
+    alerting_rules_yaml,
+    prometheus_config,
+    recording_rules_yaml,
+)
+from dashboards.alerts.recording import recording_groups
+
+DEPLOY: Final = Path("deploy")
+TEST_ROOT: Final = Path("dashboards/generated/test")
+
+__all__ = [
+    "PRODUCTION",
+    "TEST",
+    "Alert",
+    "Bilingual",
+    "Profile",
+    "Receivers",
+    "RecordingRule",
+    "alerting_rules_yaml",
+    "alertmanager_config",
+    "alertmanager_yaml",
+    "alerts",
+    "files_for",
+    "generated_files",
+    "grafana_alerting_yaml",
+    "prometheus_config",
+    "recording_groups",
+    "recording_rules_yaml",
+]
+
+
+def files_for(profile: Profile, root: Path) -> dict[Path, str]:
+    """The five alerting files of one profile, laid out under `root` as under deploy/."""
+    rules = root / "prometheus" / RULES_DIR
+    return {
+        rules / RECORDING_FILE: recording_rules_yaml(profile),
+        rules / ALERTS_FILE: alerting_rules_yaml(profile),
+        root / "prometheus" / "prometheus.yml": prometheus_config(profile),
+        root / "grafana" / "provisioning" / "alerting" / "medalliance-alerts.yml": grafana_alerting_yaml(
+            profile
+        ),
+        root / "alertmanager" / "alertmanager.yml": alertmanager_yaml(profile),
+    }
+
+
+def generated_files() -> dict[Path, str]:
+    """Production files under deploy/, the TEST variant under dashboards/generated/test/."""
+    return {**files_for(PRODUCTION, DEPLOY), **files_for(TEST, TEST_ROOT)}

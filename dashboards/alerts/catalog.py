@@ -1,0 +1,28 @@
+"""The one alert catalog: every alert and recording rule, for a timing profile.
+
+    >>> [alert.name for alert in alerts(PRODUCTION)][:3]
+    ['WardOccupancyHigh', 'FacilityOverCapacity', 'CountyBedRunwayShort']
+
+Prometheus rules, Grafana-managed rules and the Alertmanager inhibitions are all rendered from
+this list, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dashboards.alerts.care import care_alerts
+from dashboards.alerts.model import Alert
+from dashboards.alerts.ops import ops_alerts
+from dashboards.alerts.profile import Profile
+
+
+def alerts(profile: Profile) -> list[Alert]:
+    """Every alert, in a stable order; names are unique and inhibitors exist."""
+    catalog = [*care_alerts(profile), *ops_alerts(profile)]
+    names = [alert.name for alert in catalog]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate alert names in {names}")
+    for alert in catalog:
+        unknown = set(alert.inhibited_by) - set(names)
+        if unknown:
+            raise ValueError(f"{alert.name} is inhibited by unknown alerts {sorted(unknown)}")
+    return catalog

@@ -1,0 +1,45 @@
+"""Names of the recording rules, for the alerts here and for the dashboards and wall.
+
+    >>> from dashboards.alerts.names import ESCALATION_LEVEL_FACILITY
+    >>> ESCALATION_LEVEL_FACILITY
+    'medalliance:escalation_level:facility'
+
+Fixed names (others rely on them): escalation levels, occupancy ratios, bed runway.
+The form is level:metric:operation as in the Prometheus naming practice.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Fixed by the common brief: dashboards and the wall read these.
+ESCALATION_LEVEL_FACILITY: Final = "medalliance:escalation_level:facility"
+ESCALATION_LEVEL_ALLIANCE: Final = "medalliance:escalation_level:alliance"
+OCCUPANCY_RATIO_FACILITY: Final = "medalliance:occupancy_ratio:facility"
+OCCUPANCY_RATIO_COUNTY: Final = "medalliance:occupancy_ratio:county"
+BED_RUNWAY_HOURS_COUNTY: Final = "medalliance:bed_runway_hours:county"
+
+# Building blocks, also safe to read.
+BEDS_STAFFED_WARD: Final = "medalliance:beds_staffed:ward"
+BEDS_OCCUPIED_WARD: Final = "medalliance:beds_occupied:ward"
+BEDS_FREE_WARD: Final = "medalliance:beds_free:ward"
+OCCUPANCY_RATIO_WARD: Final = "medalliance:occupancy_ratio:ward"
+BEDS_STAFFED_FACILITY: Final = "medalliance:beds_staffed:facility"
+BEDS_OCCUPIED_FACILITY: Final = "medalliance:beds_occupied:facility"
+BEDS_STAFFED_COUNTY: Final = "medalliance:beds_staffed:county"
+BEDS_OCCUPIED_COUNTY: Final = "medalliance:beds_occupied:county"
+ED_PATIENTS_FACILITY: Final = "medalliance:ed_patients:facility"
+ED_BEDS_FACILITY: Final = "medalliance:ed_beds:facility"
+ED_OCCUPANCY_RATIO_FACILITY: Final = "medalliance:ed_occupancy_ratio:facility"
+ED_ARRIVALS_LAST_HOUR_FACILITY: Final = "medalliance:ed_arrivals_last_hour:facility"
+ED_ARRIVALS_BASELINE_FACILITY: Final = "medalliance:ed_arrivals_baseline:facility"
+ED_LONG_STAY_FACILITY: Final = "medalliance:ed_long_stay_patients:facility"
+REQUESTS_OVERDUE_FACILITY: Final = "medalliance:requests_overdue:facility"
+REQUESTS_DUE_SOON_FACILITY: Final = "medalliance:requests_due_soon:facility"
+FEED_LAST_SEEN_FACILITY_FEED: Final = "medalliance:feed_last_seen_timestamp_seconds:facility_feed"
+FACILITY_OPEN_FACILITY: Final = "medalliance:facility_open:facility"
+ESCALATION_INPUT_FACILITY: Final = "medalliance:escalation_input_level:facility"
+ESCALATION_INPUT_ALLIANCE: Final = "medalliance:escalation_input_level:alliance"
+
+# The scrape job of the workers (deploy/prometheus/prometheus.yml); `up{job=...}` is Prometheus's own.
+WORKER_JOB: Final = "medalliance-worker"

@@ -1,0 +1,146 @@
+"""Faulty traffic for tests: malformed messages with their expected reason, duplicates, reordering.
+
+    >>> for feed, raw, reason in malformed_messages(registry, now=now, seed=1, count=40): ...
+    >>> noisy = list(with_duplicates_and_shuffle(events, seed=1, duplicate_fraction=0.05, shuffle_window=20))
+
+`malformed_messages` covers every reject reason of EVENTS.md, including the precedence cases
+(a too-large invalid JSON is too_large; a type of another feed is unknown_type; an unknown
+facility with an unknown ward is unknown_facility; a field error beats an unknown facility...).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import orjson
+
+from schemas.decode import MAX_MESSAGE_BYTES, RejectReason
+from schemas.events import Feed
+from schemas.registry import Registry
+from streams.simulate.clock import wire_time
+
+Case = tuple[Feed, bytes, RejectReason]
+_PAD: Final = "x" * (MAX_MESSAGE_BYTES + 16)
+_DROP: Final = object()  # a field value meaning "leave the field out"
+
+
+class _Craft:
+    """Builds one malformed message around a valid census of the registry's first ward."""
+
+    def __init__(self, registry: Registry, now: datetime, tag: str) -> None:
+        hospital = next(f for f in registry.facilities.values() if f.wards)
+        self.facility, self.ward, self.now, self.tag = hospital.id, next(iter(hospital.wards)), now, tag
+
+    def at(self, offset: timedelta) -> str:
+        return wire_time(self.now + offset)
+
+    def census(self, **changes: Any) -> bytes:
+        base = {
+            "event_id": f"bad-{self.tag}",
+            "type": "bed.census",
+            "schema_version": 1,
+            "facility_id": self.facility,
+            "occurred_at": self.at(-timedelta(minutes=1)),
+            "ward_id": self.ward,
+            "beds_staffed": 10,
+            "beds_occupied": 5,
+            **changes,
+        }
+        return orjson.dumps({k: v for k, v in base.items() if v is not _DROP})
+
+    def other(self, event_type: str, **fields: Any) -> bytes:
+        """A non-census event: the census envelope without the census fields."""
+        dropped = {"ward_id": _DROP, "beds_staffed": _DROP, "beds_occupied": _DROP}
+        return self.census(**{**dropped, "type": event_type, **fields})
+
+    def transfer(self, to_ward: str) -> bytes:
+        return self.other("bed.transfer", ward_id=self.ward, to_ward_id=to_ward, encounter_id="e-1")
+
+    def arrival(self, **changes: Any) -> bytes:
+        return self.other("ed.arrival", **{"visit_id": "v-1", "arrival_mode": "walk_in", **changes})
+
+
+_DAY: Final = timedelta(days=1)
+# (feed the message arrives on, how to build it, the reason decode must give); the comments
+# name the precedence a case checks.
+_CASES: Final[tuple[tuple[Feed, Callable[[_Craft], bytes], RejectReason], ...]] = (
+    ("beds", lambda c: c.census(padding=_PAD), "too_large"),
+    ("beds", lambda c: b"{" + _PAD.encode(), "too_large"),  # too large AND invalid: size first
+    ("beds", lambda c: b'{"type": "bed.census",', "invalid_json"),
+    ("visits", lambda c: b"\xff\xfe" + c.arrival()[2:], "invalid_json"),  # not UTF-8
+    ("beds", lambda c: c.census().replace(b'"beds_occupied":5', b'"beds_occupied":NaN'), "invalid_json"),
+    ("beds", lambda c: b"[1, 2, 3]", "invalid_json"),
+    ("beds", lambda c: c.census(type=_DROP), "schema_violation"),
+    ("beds", lambda c: c.census(schema_version="1"), "schema_violation"),
+    ("beds", lambda c: c.census(schema_version=True), "schema_violation"),
+    ("beds", lambda c: c.census(schema_version=2), "unsupported_schema_version"),
+    ("beds", lambda c: c.census(schema_version=2, type="bed.explode"), "unsupported_schema_version"),
+    ("beds", lambda c: c.census(type="bed.explode"), "unknown_type"),
+    ("beds", lambda c: c.arrival(), "unknown_type"),  # a visits type on the beds topic
+    ("visits", lambda c: c.arrival(facility_id="nowhere", arrival_mode="teleport"), "schema_violation"),
+    ("beds", lambda c: c.census(beds_occupied=-1), "schema_violation"),
+    ("beds", lambda c: c.census(beds_staffed=10.0), "schema_violation"),  # integral float
+    ("beds", lambda c: c.census(ward_id=_DROP), "schema_violation"),
+    ("beds", lambda c: c.census(occurred_at="2026-11-22T08:15:00"), "schema_violation"),  # no offset
+    ("beds", lambda c: c.transfer(c.ward), "schema_violation"),  # to the same ward
+    ("visits", lambda c: c.other("ed.triage", visit_id="v-1", level=5), "schema_violation"),
+    ("beds", lambda c: c.other("heartbeat", feed="visits"), "schema_violation"),  # another feed's heartbeat
+    ("beds", lambda c: c.census(facility_id="nowhere", ward_id="nowhere-ward"), "unknown_facility"),
+    ("requests", lambda c: c.other("request.submitted", request_id="r-1", category="stroke",
+                                   to_facility_id="nowhere"), "unknown_facility"),
+    ("beds", lambda c: c.census(ward_id="nowhere-ward"), "unknown_ward"),
+    ("beds", lambda c: c.transfer("nowhere-ward"), "unknown_ward"),
+    # An unknown ward is reported before a clock problem.
+    ("beds", lambda c: c.census(ward_id="nowhere-ward", occurred_at=c.at(_DAY)), "unknown_ward"),
+    ("beds", lambda c: c.census(occurred_at=c.at(timedelta(minutes=10))), "future_timestamp"),
+    ("beds", lambda c: c.census(occurred_at=c.at(-8 * _DAY)), "too_old"),
+    ("beds", lambda c: c.census(x_unknown_field=1, occurred_at=c.at(-30 * _DAY)), "too_old"),
+)  # fmt: skip
+
+
+def malformed_messages(registry: Registry, *, now: datetime, seed: int, count: int) -> list[Case]:
+    """`count` malformed messages (at least one of every case) with the reason decode must give.
+
+    The first messages are every case once, in a seeded order; the rest repeat cases with
+    fresh event ids. `now` is the service clock the timestamps are relative to.
+    """
+    rng = random.Random(f"faults:{seed}")
+    if count < len(_CASES):
+        raise ValueError(f"count must be at least {len(_CASES)} to cover every case")
+    order = list(range(len(_CASES)))
+    rng.shuffle(order)
+    order += [rng.randrange(len(_CASES)) for _ in range(count - len(_CASES))]
+    messages: list[Case] = []
+    for index, case in enumerate(order):
+        feed, build, reason = _CASES[case]
+        messages.append((feed, build(_Craft(registry, now, f"{seed}-{index}")), reason))
+    return messages
+
+
+def with_duplicates_and_shuffle(
+    events: Iterable[dict[str, Any]], *, seed: int, duplicate_fraction: float, shuffle_window: int
+) -> Iterator[dict[str, Any]]:
+    """The events, some repeated and all locally reordered.
+
+    A `duplicate_fraction` of events is sent again: half as exact copies, half with the same
+    event_id and different content (another `source`, a `sent_at`, an extra field; the routing
+    key is kept, so the copy lands on the same partition). Events are reordered within a
+    sliding window of `shuffle_window`, so a copy may even precede its original.
+    """
+    rng = random.Random(f"dupes:{seed}")
+    window: list[dict[str, Any]] = []
+    for event in events:
+        window.append(event)
+        if rng.random() < duplicate_fraction:
+            window.append(dict(event) if rng.random() < 0.5 else _altered(event))
+        while len(window) > max(1, shuffle_window):
+            yield window.pop(rng.randrange(len(window)))
+    rng.shuffle(window)
+    yield from window
+
+
+def _altered(event: dict[str, Any]) -> dict[str, Any]:
+    return {**event, "source": "HIS-resend", "sent_at": event["occurred_at"], "x_resent": True}

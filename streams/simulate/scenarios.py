@@ -1,0 +1,115 @@
+"""Scenarios that drive an alert condition on purpose, then end it.
+
+- `ward-surge`: one ward of the first county hospital filled to >= 95% (admissions and a census
+  every 5 min), then discharged back to normal when the scenario ends.
+- `ed-surge`: a burst of ED arrivals at the first county hospital (60 within 10 min).
+- `stale-feed`: the second county hospital's beds feed goes silent, heartbeats included.
+- `overdue-request`: three requests to the first county hospital that are never accepted,
+  cancelled by their senders when the scenario ends.
+
+    >>> plan = ScenarioPlan.build("ward-surge", registry, begins=start, length=timedelta(minutes=30))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from schemas.events import Feed
+from schemas.registry import Registry
+from streams.simulate.beds import WardFlow
+from streams.simulate.requests import RequestFlow
+from streams.simulate.scale import unit_of
+from streams.simulate.timeline import Agenda
+from streams.simulate.visits import VisitFlow
+
+ScenarioName = Literal["ward-surge", "ed-surge", "stale-feed", "overdue-request"]
+SCENARIOS: Final[tuple[ScenarioName, ...]] = ("ward-surge", "ed-surge", "stale-feed", "overdue-request")
+SURGE_OCCUPANCY: Final = 0.97  # above the 95% the ward-surge scenario promises
+SURGE_WARD_PREFERENCE: Final = ("general-medicine", "cardiology")
+ED_SURGE_ARRIVALS: Final = 60
+ED_SURGE_SPREAD: Final = timedelta(minutes=10)
+OVERDUE_CATEGORIES: Final = ("chest_pain", "stroke", "critical_maternal")
+_FILL_SPREAD: Final = timedelta(seconds=90)
+
+
+@dataclass
+class ScenarioPlan:
+    name: ScenarioName
+    begins: datetime
+    ends: datetime
+    facility_id: str
+    ward_id: str | None = None
+    _open_requests: list[tuple[str, str]] = field(default_factory=list)
+    _normal_occupancy: int = 0
+
+    @classmethod
+    def build(cls, name: str, registry: Registry, *, begins: datetime, length: timedelta) -> ScenarioPlan:
+        if name not in SCENARIOS:
+            raise ValueError(f"unknown scenario {name!r}: choose one of {', '.join(SCENARIOS)}")
+        hospitals = [f for f in registry.facilities.values() if f.level == "county_hospital"]
+        if len(hospitals) < 2:
+            raise ValueError("scenarios need at least two county hospitals in the registry")
+        first = hospitals[0]
+        facility = hospitals[1] if name == "stale-feed" else first
+        ward = None
+        if name == "ward-surge":
+            ward = next((w for w in SURGE_WARD_PREFERENCE if w in first.wards), next(iter(first.wards)))
+        return cls(name, begins, begins + length, facility.id, ward)  # type: ignore[arg-type]
+
+    def silences(self, facility_id: str, feed: Feed, moment: datetime) -> bool:
+        """Whether the scenario keeps this facility's feed quiet at `moment` (stale-feed)."""
+        return (
+            self.name == "stale-feed"
+            and facility_id == self.facility_id
+            and feed == "beds"
+            and self.begins <= moment < self.ends
+        )
+
+    def step(
+        self,
+        agenda: Agenda,
+        start: datetime,
+        end: datetime,
+        *,
+        wards: WardFlow,
+        visits: VisitFlow,
+        requests: RequestFlow,
+    ) -> None:
+        """Act within the chunk [start, end): begin, keep up, or end the condition."""
+        if self.name == "ward-surge":
+            self._ward_surge(agenda, start, end, wards)
+        elif self.name == "ed-surge" and start <= self.begins < end:
+            visits.ed_burst(agenda, self.facility_id, self.begins, ED_SURGE_SPREAD, ED_SURGE_ARRIVALS)
+        elif self.name == "overdue-request":
+            self._overdue(agenda, start, end, requests)
+
+    def _ward_surge(self, agenda: Agenda, start: datetime, end: datetime, flow: WardFlow) -> None:
+        assert self.ward_id is not None
+        ward = flow.find(self.facility_id, self.ward_id)
+        if start <= self.begins < end:
+            ward.frozen = True
+            self._normal_occupancy = ward.occupied
+            flow.fill_to(agenda, ward, math.ceil(SURGE_OCCUPANCY * ward.beds), self.begins, _FILL_SPREAD)
+            flow.census(agenda, self.begins + _FILL_SPREAD, only=ward)
+        elif self.begins < start < self.ends:
+            flow.census(agenda, start, only=ward)  # chunks are 5 min: a census per chunk while it lasts
+        if start <= self.ends < end and ward.frozen:
+            flow.fill_to(agenda, ward, self._normal_occupancy, self.ends, _FILL_SPREAD)
+            flow.census(agenda, self.ends + _FILL_SPREAD, only=ward)
+            ward.frozen = False
+
+    def _overdue(self, agenda: Agenda, start: datetime, end: datetime, flow: RequestFlow) -> None:
+        if start <= self.begins < end:
+            senders = flow.senders(unit_of(self.facility_id))
+            for index, category in enumerate(OVERDUE_CATEGORIES):
+                sender = senders[index % len(senders)].id
+                moment = self.begins + timedelta(seconds=index + 1)
+                request_id = flow.request(agenda, moment, sender, category, self.facility_id, answered=False)
+                self._open_requests.append((request_id, sender))
+        if start <= self.ends < end:
+            for request_id, sender in self._open_requests:
+                flow.cancel(agenda, self.ends, request_id, sender, "scenario ended")
+            self._open_requests.clear()

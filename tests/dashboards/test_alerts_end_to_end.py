@@ -1,0 +1,174 @@
+"""End to end on loopback: a real worker fed by `medalliance simulate --scenario overdue-request`,
+a real Prometheus loading the TEST rule variant and scraping it, a real Alertmanager routing to a
+webhook receiver here. The page arrives (right name, facility, severity), then its resolution.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dashboards.alerts import TEST, Receivers, alertmanager_yaml, prometheus_config
+from schemas.registry import Registry
+from streams.broker import ensure_topics, free_port
+from streams.prometheus import AlertmanagerProcess, PrometheusProcess
+from streams.settings import Settings
+from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env
+
+pytestmark = pytest.mark.slow
+
+TEST_ROOT = PROJECT_ROOT / "dashboards/generated/test"
+BACKDATE = timedelta(minutes=25)  # the requests are submitted 15-20 min ago: past the 10 min standard
+SCENARIO_LEAD = timedelta(minutes=5)  # the simulator starts a scenario at the first 5-min mark 5 min in
+REMAINING = timedelta(seconds=40)  # the scenario ends (requests cancelled) this long after launch
+FIRE_WITHIN = 45.0  # seconds from launching the scenario to the page
+RESOLVE_WITHIN = 45.0  # seconds from the scenario's end to the resolution
+
+
+class Hooks(ThreadingHTTPServer):
+    """Alertmanager webhook receiver: remembers every (path, alert, received_at)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", free_port()), _Handler)
+        self.received: list[tuple[str, dict[str, Any], float]] = []
+        self.lock = threading.Lock()
+
+    def find(self, path: str, status: str, **labels: str) -> float | None:
+        with self.lock:
+            for got_path, alert, at in self.received:
+                if (
+                    got_path == path
+                    and alert["status"] == status
+                    and labels.items() <= alert["labels"].items()
+                ):
+                    return at
+        return None
+
+    def wait(self, timeout: float, path: str, status: str, **labels: str) -> float | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (at := self.find(path, status, **labels)) is not None:
+                return at
+            time.sleep(0.2)
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Hooks
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:
+            for alert in body["alerts"]:
+                self.server.received.append((self.path, alert, time.monotonic()))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+@pytest.fixture
+def hooks() -> Iterator[Hooks]:
+    server = Hooks()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def scenario_minutes(now: datetime) -> float | None:
+    """--scenario-minutes so the scenario ends REMAINING after `now`; None near a 5-min mark."""
+
+    def begins(at: datetime) -> float:
+        first = (at - BACKDATE + SCENARIO_LEAD).timestamp()
+        return math.ceil(first / 300) * 300
+
+    if begins(now) != begins(now + timedelta(seconds=5)):
+        return None  # the simulator's own clock might round to the next mark: wait a little
+    return ((now + REMAINING).timestamp() - begins(now)) / 60
+
+
+def launch_scenario(settings: Settings, tmp_path: Path) -> tuple[subprocess.Popen[bytes], float]:
+    while (minutes := scenario_minutes(datetime.now(UTC))) is None:
+        time.sleep(1)
+    command = [
+        sys.executable, "-m", "streams.cli", "simulate", "--scenario", "overdue-request",
+        "--backdate", "25m", "--duration", "26m", "--scenario-minutes", f"{minutes:.4f}",
+    ]  # fmt: skip
+    env = {**os.environ, **settings_env(settings)}
+    with (tmp_path / "simulate.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    return process, time.monotonic()
+
+
+def check_grafana_expressions(prometheus: PrometheusProcess, facility: str) -> None:
+    path = TEST_ROOT / "grafana/provisioning/alerting/medalliance-alerts.yml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["groups"][0]["rules"]
+    results = {}
+    for rule in rules:
+        body = prometheus.get_json("/api/v1/query", query=rule["data"][0]["model"]["expr"])
+        assert body["status"] == "success" and body["data"]["resultType"] == "vector", rule["title"]
+        results[rule["title"]] = body["data"]["result"]
+    assert results["Watchdog"]
+    assert any(r["metric"].get("facility") == facility for r in results["RequestOverdue"])
+
+
+def test_overdue_request_pages_then_resolves(
+    settings: Settings, registry: Registry, tmp_path: Path, hooks: Hooks
+) -> None:
+    facility = next(f.id for f in registry.facilities.values() if f.level == "county_hospital")
+    ensure_topics(settings)
+    worker = WorkerProcess(settings, tmp_path).start()
+    am_port = free_port()
+    config = prometheus_config(
+        TEST,
+        workers=[f"127.0.0.1:{worker.web_port}"],
+        alertmanagers=[f"127.0.0.1:{am_port}"],
+        rules_dir=str(TEST_ROOT / "prometheus/rules"),
+    )
+    receivers = Receivers.at(f"http://127.0.0.1:{hooks.server_address[1]}")
+    with (
+        AlertmanagerProcess(alertmanager_yaml(TEST, receivers), am_port, workdir=tmp_path / "am"),
+        PrometheusProcess(config, free_port(), workdir=tmp_path / "prom") as prometheus,
+    ):
+        assert isinstance(prometheus, PrometheusProcess)
+        simulator: subprocess.Popen[bytes] | None = None
+        try:
+            worker.wait_ready()
+            simulator, launched = launch_scenario(settings, tmp_path)
+            page = {"alertname": "RequestOverdue", "facility": facility, "severity": "page"}
+            fired = hooks.wait(FIRE_WITHIN, "/page", "firing", **page)
+            assert fired is not None, f"no page within {FIRE_WITHIN} s: {hooks.received}; {worker.log_tail()}"
+            print(f"scenario launch -> webhook delivery: {fired - launched:.1f} s")
+            assert hooks.find("/ticket", "firing", alertname="RequestOverdue") is None  # routed by severity
+            # Three overdue requests: level 4 (docs/escalation.md), once all three are processed.
+            level_4 = f'medalliance:escalation_level:facility{{facility="{facility}"}} == 4'
+            assert prometheus.wait_for(level_4, timeout=15), prometheus.query(
+                f'medalliance:requests_overdue:facility{{facility="{facility}"}}'
+            )
+            check_grafana_expressions(prometheus, facility)
+            ended = launched + REMAINING.total_seconds()
+            resolved = hooks.wait(ended - time.monotonic() + RESOLVE_WITHIN, "/page", "resolved", **page)
+            assert resolved is not None, f"no resolution: {hooks.received}"
+            print(f"scenario end -> resolution delivery: {resolved - ended:.1f} s")
+            assert simulator.wait(timeout=90) == 0
+        finally:
+            if simulator is not None and simulator.poll() is None:
+                simulator.kill()
+                simulator.wait(timeout=10)
+            worker.stop()

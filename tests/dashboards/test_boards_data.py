@@ -1,0 +1,297 @@
+"""Every dashboard query against real data: a real worker fed by the simulator, scraped by a real
+Prometheus that loads deploy/prometheus/rules/*.yml.
+
+Three hours of the simulated alliance are published in two batches (so counters and histograms
+move between scrapes), with two conditions the wall must show: the second county hospital's beds
+feed silent for the last 10 minutes (stale), and the `overdue-request` scenario (three requests to
+the first county hospital never accepted). Every panel target and the `$facility` variable query
+then run as Grafana would send them; stale-aware figures are checked against the expected stale set,
+and a few numbers against the independent reference (tests/support/reference.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboards.boards import FACILITY_UID, OVERVIEW_UID, dashboard_models
+from schemas.registry import Registry
+from streams.broker import ensure_topics, free_port
+from streams.prometheus import PrometheusProcess
+from streams.publish import event_message, publish_events
+from streams.settings import Settings
+from streams.simulate.alliance import generate
+from streams.simulate.wire import feed_of_event
+from tests.support.reference import Published, expected_metrics
+from tests.support.stack import PROJECT_ROOT, WorkerProcess
+
+pytestmark = pytest.mark.slow
+
+HISTORY = timedelta(hours=3)
+SPLIT_BEFORE = timedelta(minutes=30)  # older events first; the last 30 min after Prometheus has scraped
+HEARTBEATS_KEPT = timedelta(minutes=3)  # older heartbeats change no figure: drop them to keep the test fast
+SILENT_FOR = timedelta(minutes=10)  # > the 5 min after which a feed is stale
+# The scenario's requests are 52-57 min old: past the 10 min accept standard, not the 60 min arrival one.
+OVERDUE_AGO = timedelta(minutes=57)
+STALE_AFTER = 300.0
+SCRAPE = "1s"
+SEED = 11
+SCRAPE_SLACK = timedelta(seconds=2)
+RANGE_WINDOW = 120  # seconds of data a range query covers (Prometheus only has this test's samples)
+MACROS = {"$__rate_interval": "1m", "$__range": "3h"}
+
+# Panels with no data in these conditions, and why (anything else must return data).
+EXPECTED_EMPTY = {
+    "拒收事件 / Rejected events/s by reason and facility": "the simulator publishes only valid events",
+    "拒收明细 / Rejections in the range": "the simulator publishes only valid events",
+    "重复事件 / Duplicate events/s": "the simulator never repeats an event_id",
+    "床位余量 / Bed runway": "absent unless county occupancy is rising over the last hour: "
+    "Prometheus has only this test's minute of samples",
+}
+
+
+def prometheus_config(worker_port: int) -> str:
+    rules = sorted(str(p) for p in (PROJECT_ROOT / "deploy/prometheus/rules").glob("*.yml"))
+    assert rules, "run `medalliance generate`: no rule files"
+    config = {
+        "global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE, "scrape_timeout": SCRAPE},
+        "rule_files": rules,
+        "scrape_configs": [
+            {"job_name": "medalliance-worker", "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}]}
+        ],
+    }
+    return json.dumps(config)  # JSON is YAML
+
+
+def simulated(registry: Registry, now: datetime, stale_hospital: str) -> list[dict[str, Any]]:
+    """Three hours of the alliance with one beds feed cut 10 min ago and three unanswered requests."""
+    events = generate(
+        registry,
+        seed=SEED,
+        start=now - HISTORY,
+        duration=HISTORY,
+        scenario="overdue-request",
+        scenario_at=HISTORY - OVERDUE_AGO,
+        scenario_length=HISTORY,  # never ends: the requests stay open
+    )
+    kept = []
+    for event in events:
+        at = datetime.fromisoformat(event["occurred_at"])
+        if event["type"] == "heartbeat" and at < now - HEARTBEATS_KEPT:
+            continue
+        if (event["facility_id"], feed_of_event(event)) == (
+            stale_hospital,
+            "beds",
+        ) and at >= now - SILENT_FOR:
+            continue
+        kept.append(event)
+    return kept
+
+
+def publish(settings: Settings, events: list[dict[str, Any]]) -> list[Published]:
+    log, raw = [], []
+    for event in events:
+        _, key, value = event_message(settings, event)
+        feed = feed_of_event(event)
+        log.append(Published(feed=feed, key=key, value=value, reason=None))
+        raw.append((feed, value))
+    publish_events(settings, raw)  # the very bytes the reference replays
+    return log
+
+
+def handled(prometheus: PrometheusProcess) -> float:
+    names = "medalliance_events_total|medalliance_events_duplicate_total|medalliance_events_rejected_total"
+    result = prometheus.query(f'sum({{__name__=~"{names}"}})')
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def wait_scraped(prometheus: PrometheusProcess, total: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while handled(prometheus) < total:
+        assert time.monotonic() < deadline, f"Prometheus saw {handled(prometheus)} of {total} events"
+        time.sleep(0.5)
+
+
+def run(
+    prometheus: PrometheusProcess, target: dict[str, Any], macros: dict[str, str]
+) -> list[dict[str, Any]]:
+    expr = target["expr"]
+    for macro, value in macros.items():
+        expr = expr.replace(macro, value)
+    if target.get("instant"):
+        return prometheus.query(expr)
+    end = time.time()
+    params = {"query": expr, "start": str(end - RANGE_WINDOW), "end": str(end), "step": "5"}
+    body = prometheus.get_json("/api/v1/query_range", **params)
+    assert body["status"] == "success", (expr, body)
+    result: list[dict[str, Any]] = body["data"]["result"]
+    return result
+
+
+def resolve_variable(prometheus: PrometheusProcess, variable: dict[str, Any]) -> dict[str, str]:
+    """What Grafana does with `query_result(expr)` and the regex: value -> text options."""
+    inner = re.fullmatch(r"query_result\((.*)\)", variable["query"])
+    assert inner, variable["query"]
+    pattern = re.compile(variable["regex"].strip("/").replace("(?<", "(?P<"))
+    options = {}
+    for series in prometheus.query(inner.group(1)):
+        labels = ", ".join(f'{k}="{v}"' for k, v in sorted(series["metric"].items()))
+        match = pattern.search("{" + labels + "} " + " ".join(map(str, series["value"])))
+        assert match, labels
+        options[match.group("value")] = match.group("text")
+    return options
+
+
+def panel(uid: str, title_start: str) -> dict[str, Any]:
+    return next(p for p in dashboard_models()[uid]["panels"] if p["title"].startswith(title_start))
+
+
+def by_ref(prometheus: PrometheusProcess, found: dict[str, Any], macros: dict[str, str]) -> dict[str, Any]:
+    return {target["refId"]: run(prometheus, target, macros) for target in found["targets"]}
+
+
+def expected_stale(
+    reference: dict[Any, float], registry: Registry, settings: Settings
+) -> set[tuple[str, str]]:
+    now = datetime.now(UTC)
+    local = now.astimezone(ZoneInfo(settings.timezone))
+    stale = set()
+    for (name, labels), value in reference.items():
+        if name == "medalliance_feed_last_seen_timestamp_seconds":
+            facility, feed = dict(labels)["facility"], dict(labels)["feed"]
+            hours = registry.facility(facility).opening_hours  # None: publishes around the clock
+            if now.timestamp() - value > STALE_AFTER and (hours is None or hours.is_open(local)):
+                stale.add((facility, feed))
+    return stale
+
+
+def test_every_panel_query_returns_data(settings: Settings, registry: Registry, tmp_path: Path) -> None:
+    hospitals = [f.id for f in registry.facilities.values() if f.level == "county_hospital"]
+    first_hospital, stale_hospital = hospitals[0], hospitals[1]
+    now = datetime.now(UTC)
+    events = simulated(registry, now, stale_hospital)
+    split = now - SPLIT_BEFORE
+    older = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < split]
+    newer = events[len(older) :]
+    ensure_topics(settings)
+    worker = WorkerProcess(settings, tmp_path).start()
+    with PrometheusProcess(
+        prometheus_config(worker.web_port), free_port(), workdir=tmp_path / "prom"
+    ) as prometheus:
+        assert isinstance(prometheus, PrometheusProcess)
+        try:
+            worker.wait_ready()
+            log = publish(settings, older)
+            wait_scraped(prometheus, len(log))
+            time.sleep(2)  # two more scrapes at the first batch's level, so the second one is an increase
+            log += publish(settings, newer)
+            wait_scraped(prometheus, len(log))
+            time.sleep(4)  # recording rules read each other: let a few evaluations chain through
+            check_all_targets(prometheus, registry, first_hospital)
+            check_staleness(prometheus, registry, settings, log, stale_hospital, hospitals)
+            check_figures(prometheus, registry, settings, log, first_hospital)
+        finally:
+            worker.stop()
+
+
+def check_all_targets(prometheus: PrometheusProcess, registry: Registry, facility: str) -> None:
+    variable = dashboard_models()[FACILITY_UID]["templating"]["list"][0]
+    options = resolve_variable(prometheus, variable)
+    assert options == {f.id: f.name for f in registry.facilities.values()}
+    macros = {**MACROS, "$facility": facility}
+    empty = []
+    for uid, model in dashboard_models().items():
+        for found in model["panels"]:
+            results = by_ref(prometheus, found, macros)  # raises on any PromQL error
+            stale_aware = any("停更 stale" in t.get("legendFormat", "") for t in found["targets"])
+            if stale_aware:  # the figure is shown, current (A) or greyed (B); C is its data age
+                if not (results["A"] or results["B"]):
+                    empty.append(found["title"])
+                    assert found["title"] in EXPECTED_EMPTY, (uid, found["title"])
+                for ref in set(results) - {"A", "B"}:
+                    assert results[ref], (uid, found["title"], ref)
+                continue
+            missing = [ref for ref, result in results.items() if not result]
+            if missing:
+                empty.append(found["title"])
+                assert found["title"] in EXPECTED_EMPTY, (uid, found["title"], missing)
+    print(f"panels empty as expected: {sorted(set(empty))}")
+
+
+def check_staleness(
+    prometheus: PrometheusProcess,
+    registry: Registry,
+    settings: Settings,
+    log: list[Published],
+    stale_hospital: str,
+    hospitals: list[str],
+) -> None:
+    reference = expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+    expected = expected_stale(reference, registry, settings)
+    assert (stale_hospital, "beds") in expected
+    table = by_ref(prometheus, panel(OVERVIEW_UID, "停更数据流明细"), MACROS)
+    assert {(r["metric"]["facility"], r["metric"]["feed"]) for r in table["A"]} == expected
+    for row in table["B"]:  # last seen, in ms, = the reference's last event time
+        labels = frozenset({("facility", row["metric"]["facility"]), ("feed", row["metric"]["feed"])})
+        last = reference[("medalliance_feed_last_seen_timestamp_seconds", labels)]
+        assert float(row["value"][1]) == pytest.approx(last * 1000)
+    occupancy = by_ref(prometheus, panel(OVERVIEW_UID, "县级医院床位使用率"), MACROS)
+    assert {r["metric"]["facility"] for r in occupancy["B"]} == {stale_hospital}
+    assert {r["metric"]["facility"] for r in occupancy["A"]} == set(hospitals) - {stale_hospital}
+    free = by_ref(prometheus, panel(OVERVIEW_UID, "全县空余床位"), MACROS)
+    assert not free["A"] and free["B"], "a county figure with a silent hospital feed must be grey"
+    assert float(free["C"][0]["value"][1]) > SILENT_FOR.total_seconds()
+    visits = by_ref(prometheus, panel(OVERVIEW_UID, "今日门急诊人次"), MACROS)
+    assert visits["A"] and not visits["B"], "the visits feeds are all current"
+    assert float(visits["C"][0]["value"][1]) < STALE_AFTER
+
+
+def overdue_sum(reference: dict[Any, float], **match: str) -> float:
+    return sum(
+        value
+        for (name, labels), value in reference.items()
+        if name == "medalliance_requests_overdue" and match.items() <= dict(labels).items()
+    )
+
+
+def check_figures(
+    prometheus: PrometheusProcess, registry: Registry, settings: Settings, log: list[Published], facility: str
+) -> None:
+    reference = expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+
+    def ref_sum(name: str, **match: str) -> float:
+        return sum(
+            v for (n, labels), v in reference.items() if n == name and match.items() <= dict(labels).items()
+        )
+
+    staffed = {labels: v for (n, labels), v in reference.items() if n == "medalliance_beds_staffed"}
+    occupied = {labels: v for (n, labels), v in reference.items() if n == "medalliance_beds_occupied"}
+    free_beds = sum(
+        max(staffed.get(ward, 0.0) - occupied.get(ward, 0.0), 0.0) for ward in staffed.keys() | occupied
+    )
+    free = by_ref(prometheus, panel(OVERVIEW_UID, "全县空余床位"), MACROS)
+    assert float(free["B"][0]["value"][1]) == free_beds
+    ed = by_ref(prometheus, panel(OVERVIEW_UID, "急诊在院患者"), MACROS)
+    shown = {r["metric"]["triage_level"]: float(r["value"][1]) for r in ed["A"]}
+    expected = {
+        level: ref_sum("medalliance_ed_patients", triage_level=level)
+        for level in ("1", "2", "3", "4", "untriaged")
+        if ref_sum("medalliance_ed_patients", triage_level=level)
+    }
+    assert {k: v for k, v in shown.items() if v} == expected
+    # Overdue depends on the clock: the worker read it at the last scrape, up to SCRAPE_SLACK ago.
+    earlier = expected_metrics(
+        log, registry=registry, now=datetime.now(UTC) - SCRAPE_SLACK, settings=settings
+    )
+    overdue = by_ref(prometheus, panel(OVERVIEW_UID, "超时高危申请"), MACROS)
+    to_first = by_ref(prometheus, panel(FACILITY_UID, "转入申请超时"), {**MACROS, "$facility": facility})
+    counts = (float(overdue["A"][0]["value"][1]), float(to_first["A"][0]["value"][1]))
+    candidates = [(overdue_sum(ref), overdue_sum(ref, to_facility=facility)) for ref in (reference, earlier)]
+    assert counts in candidates and counts[1] >= 3, (counts, candidates)

@@ -1,0 +1,150 @@
+"""What every reliability test shares: a published log, publishing it, and the comparison with the
+independent reference (tests/support/reference.py).
+
+    >>> log = simulated_log(registry, seed=3, start=start, duration=timedelta(hours=2))
+    >>> publish(settings, log)
+    >>> samples = worker.wait_consumed(len(log))
+    >>> assert not mismatches(samples, expected_now(log, registry, settings))
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import orjson
+
+from schemas.registry import Registry
+from streams.metrics.catalog import CATALOG, EVENT_DELAY, FEED_LAST_SEEN
+from streams.settings import Settings
+from streams.simulate import encode, generate
+from streams.simulate.wire import feed_of_event, message_key
+from tests.support.reference import Expected, Published, expected_metrics
+from tests.support.stack import SampleKey, WorkerProcess, handled_messages, produce, total
+
+# The simulator sends a heartbeat per facility and feed every minute (93% of its traffic); the tests
+# keep one in HEARTBEAT_KEEP so that bed, visit and request events make up most of the log.
+HEARTBEAT_KEEP: Final = 10
+PSEUDONYM_FIELDS: Final = ("encounter_id", "visit_id", "request_id")
+_RELATIVE_TOLERANCE: Final = 1e-9
+
+
+def simulated_log(
+    registry: Registry,
+    *,
+    seed: int,
+    start: datetime,
+    duration: timedelta,
+    heartbeat_keep: int = HEARTBEAT_KEEP,
+) -> list[Published]:
+    """The simulator's events as they go on the wire, with most heartbeats thinned out."""
+    log: list[Published] = []
+    heartbeats = 0
+    for event in generate(registry, seed=seed, start=start, duration=duration):
+        if event["type"] == "heartbeat":
+            heartbeats += 1
+            if heartbeats % heartbeat_keep:
+                continue
+        log.append(Published(feed_of_event(event), message_key(event).encode(), encode(event), None))
+    return log
+
+
+def recent_start(hours_ago: float = 6.0) -> datetime:
+    """A window start that keeps the log clear of the clock's boundaries (last hour, due-soon)."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+
+
+def publish(settings: Settings, log: Iterable[Published]) -> int:
+    """Publish in order, each message to its feed's topic with its key."""
+    return produce(settings, ((settings.topic(m.feed), m.key, m.value) for m in log))  # type: ignore[arg-type]
+
+
+def shuffled_per_entity(log: Sequence[Published], seed: int) -> list[Published]:
+    """The log with the events of each key (a facility's feed, a request) in a random order, keeping
+    the positions each key occupied: what a publisher with reordering buffers might send."""
+    rng = random.Random(seed)
+    slots: dict[tuple[str, bytes | None], list[int]] = {}
+    for index, message in enumerate(log):
+        slots.setdefault((message.feed, message.key), []).append(index)
+    result = list(log)
+    for indices in slots.values():
+        messages = [log[i] for i in indices]
+        rng.shuffle(messages)
+        for index, message in zip(indices, messages, strict=True):
+            result[index] = message
+    return result
+
+
+def expected_now(log: list[Published], registry: Registry, settings: Settings) -> Expected:
+    return expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+
+
+def checked_names() -> frozenset[str]:
+    """Sample names of the sharded contract metrics (what the reference recomputes). The delay
+    histogram's sum depends on when the worker ran, so only its count is compared."""
+    names: set[str] = set()
+    for spec in CATALOG:
+        if spec.contract and spec.sharded:
+            names |= {f"{spec.name}_count", f"{spec.name}_sum"} if spec.type == "histogram" else {spec.name}
+    return frozenset(names - {f"{EVENT_DELAY.name}_sum"})
+
+
+def mismatches(samples: dict[SampleKey, float], expected: Expected) -> list[str]:
+    """Every contract series whose sum over partitions (and workers) differs from the reference;
+    an absent series counts as 0. Empty when all agree."""
+    problems: list[str] = []
+    for name in sorted(checked_names()):
+        got = {labels: value for labels, value in _aggregate(samples, name).items() if value}
+        want = {labels: value for (n, labels), value in expected.items() if n == name}
+        for labels in sorted(set(got) | set(want), key=sorted):
+            a, b = got.get(labels, 0.0), want.get(labels, 0.0)
+            if abs(a - b) > _RELATIVE_TOLERANCE * max(1.0, abs(b)):
+                problems.append(f"{name}{dict(sorted(labels))}: got {a}, expected {b}")
+    return problems
+
+
+def _aggregate(samples: dict[SampleKey, float], name: str) -> dict[frozenset[tuple[str, str]], float]:
+    """`sum without (instance, partition)`; `max without (...)` for the last-seen timestamps (a
+    facility's request events spread over partitions, keyed by request_id)."""
+    if name != FEED_LAST_SEEN.name:
+        return total(samples, name)
+    highest: dict[frozenset[tuple[str, str]], float] = {}
+    for (sample_name, labels), value in samples.items():
+        if sample_name == name:
+            key = frozenset((k, v) for k, v in labels if k not in ("instance", "partition"))
+            highest[key] = max(highest.get(key, value), value)
+    return highest
+
+
+def merged_scrape(workers: Iterable[WorkerProcess]) -> dict[SampleKey, float]:
+    """The scrapes of several workers as Prometheus would store them (an `instance` label each)."""
+    merged: dict[SampleKey, float] = {}
+    for worker in workers:
+        for (name, labels), value in worker.scrape().items():
+            merged[(name, labels | {("instance", worker.url)})] = value
+    return merged
+
+
+def pseudonyms_of(log: Iterable[Published]) -> set[str]:
+    """Every pseudonym in a log: the fields of valid events, and the hostile tests' `pz…` ones anywhere."""
+    found: set[str] = set()
+    for message in log:
+        found |= {match.decode() for match in re.findall(rb"pz[0-9a-f]{14}", message.value)}
+        if message.reason is None:
+            event = orjson.loads(message.value)
+            found |= {event[f] for f in PSEUDONYM_FIELDS if isinstance(event.get(f), str)}
+    return found
+
+
+def leaked_pseudonyms(log: Iterable[Published], worker: WorkerProcess) -> list[str]:
+    """Pseudonyms of the log that appear in the worker's /metrics, open-request board or log."""
+    exposed = worker.get("/metrics").decode() + worker.get("/api/requests/open").decode()
+    exposed += worker.log_path.read_text(errors="replace")
+    return sorted(p for p in pseudonyms_of(log) if p in exposed)
+
+
+def handled(samples: dict[SampleKey, float]) -> float:
+    return handled_messages(samples)

@@ -1,0 +1,71 @@
+"""Fault 4: the whole log published twice changes nothing; the events of each key shuffled change nothing.
+
+Two workers run side by side on separate topics and consumer groups: one gets the log twice, the
+other the log with the events of each key (a facility's bed or visit feed, a request) in a random
+order. Both must show what the reference computes for the original log, apart from the duplicate
+counter of the first, which counts exactly one duplicate per valid event.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Final
+
+import pytest
+
+from schemas.registry import Registry
+from streams.broker import EmbeddedBroker, ensure_topics
+from streams.metrics.catalog import EVENTS_DUPLICATE
+from tests.conftest import broker_settings
+from tests.reliability.harness import (
+    expected_now,
+    mismatches,
+    publish,
+    recent_start,
+    shuffled_per_entity,
+    simulated_log,
+)
+from tests.support.stack import WorkerProcess
+
+SEED: Final = 23
+
+
+@pytest.mark.slow
+def test_log_published_twice_or_shuffled_per_key_gives_the_same_numbers(
+    broker: EmbeddedBroker, registry: Registry, tmp_path: Path
+) -> None:
+    stamp = time.monotonic_ns()
+    twice_settings = broker_settings(broker, f"twice-{stamp}")
+    shuffled_settings = broker_settings(broker, f"shuffled-{stamp}")
+    log = simulated_log(registry, seed=SEED, start=recent_start(), duration=timedelta(hours=2))
+    shuffled = shuffled_per_entity(log, seed=SEED)
+    assert shuffled != log and sorted(m.value for m in shuffled) == sorted(m.value for m in log)
+    for settings in (twice_settings, shuffled_settings):
+        ensure_topics(settings)
+    twice = WorkerProcess(twice_settings, tmp_path, name="twice").start()
+    reordered = WorkerProcess(shuffled_settings, tmp_path, name="shuffled").start()
+    try:
+        twice.wait_ready()
+        reordered.wait_ready()
+        publish(twice_settings, log)
+        publish(shuffled_settings, shuffled)
+        first_pass = twice.wait_consumed(len(log))
+        publish(twice_settings, log)
+        second_pass = twice.wait_consumed(2 * len(log))
+        after_shuffle = reordered.wait_consumed(len(log))
+
+        expected = expected_now(log, registry, twice_settings)
+        assert mismatches(first_pass, expected) == []
+        assert mismatches(after_shuffle, expected) == []
+        # The second pass: every valid event once more, as a duplicate; nothing else moves.
+        doubled = dict(expected)
+        for message in log:
+            key = (EVENTS_DUPLICATE.name, frozenset({("feed", message.feed)}))
+            doubled[key] = doubled.get(key, 0.0) + 1.0
+        assert mismatches(second_pass, doubled) == []
+        assert expected_now(log + log, registry, twice_settings) == doubled  # the reference agrees
+    finally:
+        twice.stop()
+        reordered.stop()
