@@ -11,7 +11,7 @@ import math
 import random
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeVar
 
 # Events carry the alliance's local offset (China Standard Time has no daylight saving).
 LOCAL_ZONE: Final = timezone(timedelta(hours=8))
@@ -32,6 +32,9 @@ _DISCHARGE: Final = (0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 2.8, 3.4, 3.2,
 # High-risk requests: a little more by day, never zero at night.
 _REQUEST: Final = (0.6, 0.5, 0.5, 0.5, 0.5, 0.6, 0.8, 1.0, 1.2, 1.3, 1.3, 1.3,
                    1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7)  # fmt: skip
+
+
+T = TypeVar("T")
 
 
 def _normalised(weights: tuple[float, ...]) -> tuple[float, ...]:
@@ -81,3 +84,13 @@ def poisson(rng: random.Random, mean: float) -> int:
         count += 1
         product *= rng.random()
     return count
+
+
+def weighted_choice(rng: random.Random, table: tuple[tuple[T, float], ...]) -> T:
+    """A value drawn from (value, weight) pairs whose weights add up to 1."""
+    point, total = rng.random(), 0.0
+    for value, weight in table:
+        total += weight
+        if point < total:
+            return value
+    return table[-1][0]

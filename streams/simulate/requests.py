@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from schemas.registry import Facility, Registry
-from streams.simulate.clock import REQUEST_RHYTHM, local, poisson, rhythm
+from streams.simulate.clock import REQUEST_RHYTHM, local, poisson, rhythm, weighted_choice
 from streams.simulate.scale import unit_of
 from streams.simulate.timeline import Agenda
 
@@ -74,7 +74,7 @@ class RequestFlow:
                 moment = start + timedelta(seconds=self.rng.randint(1, int(length.total_seconds()) - 1))
                 sender = self._sender(unit, moment)
                 if sender is not None:
-                    category = str(_pick(self.rng, _CATEGORIES))
+                    category = str(weighted_choice(self.rng, _CATEGORIES))
                     self.request(agenda, moment, sender.id, category, self.destination(unit, category))
 
     def destination(self, unit: str, category: str) -> str:
@@ -176,12 +176,3 @@ class RequestFlow:
             towns = self.senders(unit)  # a closed clinic's patient goes via the health center
             return self.rng.choice(towns) if towns else None
         return sender
-
-
-def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
-    point, total = rng.random(), 0.0
-    for value, weight in table:
-        total += weight
-        if point < total:
-            return value
-    return table[-1][0]

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from schemas.registry import Facility, Registry
-from streams.simulate.clock import ED_RHYTHM, OUTPATIENT_RHYTHM, local, poisson, rhythm
+from streams.simulate.clock import ED_RHYTHM, OUTPATIENT_RHYTHM, local, poisson, rhythm, weighted_choice
 from streams.simulate.timeline import Agenda
 
 # Illustrative daily volumes (the registry gives no volumes): per level, outpatient visits a day.
@@ -36,15 +36,6 @@ _DISPOSITIONS: Final = (
 _STAY_MEDIAN_MINUTES: Final = 120.0
 _STAY_SIGMA: Final = 0.45
 SOURCE: Final = "HIS"
-
-
-def _pick(rng: random.Random, table: tuple[tuple[object, float], ...]) -> object:
-    point, total = rng.random(), 0.0
-    for value, weight in table:
-        total += weight
-        if point < total:
-            return value
-    return table[-1][0]
 
 
 @dataclass
@@ -82,8 +73,10 @@ class VisitFlow:
     ) -> None:
         visit = f"v-{self.rng.getrandbits(48):012x}"
         base = {"facility_id": facility_id, "visit_id": visit, "source": SOURCE}
-        agenda.add(arrival, {**base, "type": "ed.arrival", "arrival_mode": _pick(self.rng, _ARRIVAL_MODES)})
-        disposition = _pick(self.rng, _DISPOSITIONS)
+        agenda.add(
+            arrival, {**base, "type": "ed.arrival", "arrival_mode": weighted_choice(self.rng, _ARRIVAL_MODES)}
+        )
+        disposition = weighted_choice(self.rng, _DISPOSITIONS)
         if disposition == "left_without_being_seen":
             stay = timedelta(minutes=self.rng.uniform(20, 150))
             if self.rng.random() < 0.5:  # half leave before triage
@@ -93,7 +86,9 @@ class VisitFlow:
             minutes = _STAY_MEDIAN_MINUTES * stay_factor * math.exp(self.rng.gauss(0, _STAY_SIGMA))
             stay = timedelta(minutes=max(15.0, minutes))
         triage_at = arrival + timedelta(seconds=self.rng.randint(60, 900))
-        agenda.add(triage_at, {**base, "type": "ed.triage", "level": _pick(self.rng, _TRIAGE_LEVELS)})
+        agenda.add(
+            triage_at, {**base, "type": "ed.triage", "level": weighted_choice(self.rng, _TRIAGE_LEVELS)}
+        )
         agenda.add(
             max(arrival + stay, triage_at + timedelta(seconds=60)),
             {**base, "type": "ed.departure", "disposition": disposition},
