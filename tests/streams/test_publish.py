@@ -102,7 +102,7 @@ def test_publish_cli_holds_back_bad_lines(
     env: Settings, registry: Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     start = datetime.now(UTC) - timedelta(minutes=10)
-    good = [e for e in generate(registry, seed=3, start=start, duration=timedelta(minutes=2))][:300]
+    good = [e for e in generate(registry, seed=3, start=start, duration=timedelta(minutes=8))][:300]
     bad = [
         b"not json",
         orjson.dumps(
@@ -117,6 +117,7 @@ def test_publish_cli_holds_back_bad_lines(
         ),
         orjson.dumps({**good[1], "event_id": "bad-future", "occurred_at": "2099-01-01T00:00:00+08:00"}),
     ]
+    assert len(good) == 300  # at night village clinics are closed: 8 minutes always give 300 events
     lines = [orjson.dumps(e) for e in good[:100]] + bad + [orjson.dumps(e) for e in good[100:]]
     path = tmp_path / "events.ndjson"
     path.write_bytes(b"\n".join(lines) + b"\n")
