@@ -64,7 +64,11 @@ def publish(settings: Settings, log: Iterable[Published]) -> int:
 
 def shuffled_per_entity(log: Sequence[Published], seed: int) -> list[Published]:
     """The log with the events of each key (a facility's feed, a request) in a random order, keeping
-    the positions each key occupied: what a publisher with reordering buffers might send."""
+    the positions each key occupied: what a publisher with reordering buffers might send.
+
+    One order is kept: a `bed.cancel` stays after the event it cancels. EVENTS.md makes a cancel of
+    a not-yet-seen event a no-op, so a correction sent before what it corrects legitimately changes
+    the numbers; that case is the contract's, not a reordering the pipeline must absorb."""
     rng = random.Random(seed)
     slots: dict[tuple[str, bytes | None], list[int]] = {}
     for index, message in enumerate(log):
@@ -75,7 +79,41 @@ def shuffled_per_entity(log: Sequence[Published], seed: int) -> list[Published]:
         rng.shuffle(messages)
         for index, message in zip(indices, messages, strict=True):
             result[index] = message
+        if log[indices[0]].feed == "beds":
+            for index, message in zip(indices, _cancels_after_their_targets(messages), strict=True):
+                result[index] = message
     return result
+
+
+def _cancels_after_their_targets(messages: list[Published]) -> list[Published]:
+    """The same messages in the same order, except that each cancel waits for its target."""
+    event_ids = {_field(m, "event_id") for m in messages}
+    seen: set[object] = set()
+    waiting: dict[object, list[Published]] = {}
+    ordered: list[Published] = []
+
+    def emit(message: Published) -> None:
+        ordered.append(message)
+        event_id = _field(message, "event_id")
+        seen.add(event_id)
+        for cancel in waiting.pop(event_id, []):
+            emit(cancel)
+
+    for message in messages:
+        target = _field(message, "cancelled_event_id")
+        if target is not None and target in event_ids and target not in seen:
+            waiting.setdefault(target, []).append(message)
+        else:
+            emit(message)
+    return ordered
+
+
+def _field(message: Published, name: str) -> object:
+    try:
+        event = orjson.loads(message.value)
+    except orjson.JSONDecodeError:
+        return None
+    return event.get(name) if isinstance(event, dict) else None
 
 
 def expected_now(log: list[Published], registry: Registry, settings: Settings) -> Expected:
