@@ -7,11 +7,13 @@ Design: among a steady stream of background events (simulated, occurred_at in th
 `PROBES` facilities in turn, with occurred_at = the wall clock when it is sent (millisecond
 precision). medalliance_feed_last_seen_timestamp_seconds{facility,feed="beds"} is the max
 occurred_at accepted for that facility, and the background's are all older, so the gauge
-reaches a probe's stamp exactly when that probe is exported. A poller scrapes /metrics back to
-back in a thread; a probe's latency is the end of the first scrape showing it minus its stamp
-(an upper bound: the true moment lies inside that scrape or the gap before it; the lower bound,
-from the scrape's start, is reported too). Each facility is reused only after
-PROBES × PROBE_EVERY seconds, so every probe is observed on its own.
+reaches a probe's stamp exactly when that probe is exported. A poller scrapes /metrics every
+SCRAPE_PERIOD seconds in a thread (back to back, a region's scrapes would keep the worker's event
+loop busy most of the time, measuring the poller more than the pipeline); a probe's latency is the
+end of the first scrape showing it minus its stamp (an upper bound: the true moment lies inside
+that scrape or the gap before it; the lower bound, from the scrape's start, is reported too).
+Each facility is reused only after PROBES × PROBE_EVERY seconds, so every probe is observed on
+its own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tests.support.stack import WorkerProcess
 
 PROBES: Final = 20
 PROBE_EVERY: Final = 0.1
+SCRAPE_PERIOD: Final = 0.25
 _TICK: Final = 0.01
 _GAUGE: Final = b"medalliance_feed_last_seen_timestamp_seconds{"
 
@@ -66,6 +69,7 @@ def poll(worker: WorkerProcess, facilities: set[str], into: Observations) -> Non
             time.sleep(0.05)
             continue
         into.scrapes.append((started, time.time(), probe_gauges(body, facilities)))
+        time.sleep(max(0.0, SCRAPE_PERIOD - (time.time() - started)))
 
 
 def probe_record(facility: str, stamp: float) -> tuple[Record, float]:

@@ -11,6 +11,7 @@ store, default batch settings, measured from the outside through /metrics and /p
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -21,12 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+import aiokafka
+from faust.types import TP
+from kafka import KafkaAdminClient, KafkaConsumer
 from kafka.errors import KafkaError
 
 from schemas.events import FEEDS
 from streams.broker import free_port
 from streams.settings import Settings, load_settings
+from streams.tansu import fetched_end_offsets
 from tests.support.stack import SampleKey, WorkerProcess, handled_messages, parse_metrics
 
 # Metrics whose values depend only on the log (not on the clock at scrape time): a restarted
@@ -245,14 +249,21 @@ def py_spy_stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def changelog_records(settings: Settings) -> int:
-    """Records in the worker's changelog topics. With producer_max_batch_size=1 every batch holds
-    one record, so ListOffsets(LATEST) is right on tansu here (BROKER.md quirk 1)."""
+    """Records in the worker's changelog topics: their true ends, fetched (ListOffsets is short on
+    tansu after a multi-record batch, BROKER.md quirk 1; `streams.tansu` mends it the same way)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers(), enable_auto_commit=False)
     try:
         names = [t for t in consumer.topics() if t.startswith(f"{settings.app_id}-") and "changelog" in t]
-        partitions = [
-            TopicPartition(name, p) for name in names for p in consumer.partitions_for_topic(name) or ()
-        ]
-        return sum(consumer.end_offsets(partitions).values())
+        partitions = [TP(name, p) for name in names for p in consumer.partitions_for_topic(name) or ()]
     finally:
         consumer.close()
+    return sum(asyncio.run(_true_ends(settings.bootstrap_servers(), partitions)).values())
+
+
+async def _true_ends(bootstrap: str, partitions: list[TP]) -> dict[TP, int]:
+    probe = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await probe.start()
+    try:
+        return await fetched_end_offsets(probe, await probe.end_offsets(partitions))
+    finally:
+        await probe.stop()

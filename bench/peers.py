@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer
 
 from bench.workload import Record
 from schemas.registry import Registry
+from streams.domain.dedupe import Markers
 from streams.domain.pipeline import DictStore, Message, Rules, process_batch
 
 logger = logging.getLogger(__name__)
@@ -144,8 +145,10 @@ def domain_run(
     for feed, items in batches.items():
         zone = ZoneInfo("Asia/Shanghai")
         rules = Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone)  # type: ignore[arg-type]
+        markers: dict[int, Markers] = {}
         for partition, messages in items:
-            process_batch(counting, rules, partition=partition, messages=messages, now=now)
+            index = markers.setdefault(partition, Markers(partition))
+            process_batch(counting, rules, partition=partition, messages=messages, now=now, markers=index)
     if profiler:
         profiler.disable()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
@@ -189,8 +192,10 @@ def write_amplification(
         for feed, items in domain_batches(records, partitions, batch).items():
             zone = ZoneInfo("Asia/Shanghai")
             rules = Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone)  # type: ignore[arg-type]
+            markers: dict[int, Markers] = {}
             for partition, messages in items:
-                process_batch(store, rules, partition=partition, messages=messages, now=now)
+                index = markers.setdefault(partition, Markers(partition))
+                process_batch(store, rules, partition=partition, messages=messages, now=now, markers=index)
         events = max(1, len(records))
         rows.append(
             {

@@ -115,9 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         run = stages.Run(args, broker.bootstrap, workdir, progress, region, region_path, county)
         log_start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
         results["log"] = run.load_main_log(log_start)
-        for name in stages.ALL:
-            if name in args.only:
-                guarded(results, name, getattr(run, name))
+        try:
+            for name in stages.ALL:
+                if name in args.only:
+                    guarded(results, name, getattr(run, name))
+        finally:
+            run.close()
         results["profile"] = results["stages"].pop("profile", None)
     results["total_seconds"] = time.monotonic() - started
     report.print_report(console, results)

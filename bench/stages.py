@@ -62,6 +62,12 @@ class Run:
     worker: WorkerProcess | None = None
 
     # -- the shared log -------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the drained worker kept for the restart stage (when that stage did not run)."""
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
     def load_main_log(self, start: datetime) -> dict[str, Any]:
         self.settings = ours.bench_settings(self.bootstrap, "bench", registry_path=self.region_path)
         ensure_topics(self.settings)

@@ -25,14 +25,15 @@ from faust.streams import _current_event  # Faust routes a table write to the cu
 
 from schemas.events import FEEDS, Feed
 from streams.codec import CODEC_NAME
+from streams.domain.dedupe import Markers
 from streams.domain.pipeline import (
     DeadLetter,
     Message,
     Rules,
     expired_keys,
+    oldest_marker_day,
     process_batch,
     prune_totals,
-    totals_key,
 )
 from streams.registry_ref import RegistryRef
 from streams.settings import Settings
@@ -53,6 +54,19 @@ class Pipeline:
     topics: dict[Feed, str]
     processed_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     last_sweep: dict[tuple[Feed, int], float] = field(default_factory=dict)
+    # The dedupe index of each partition, rebuilt from its table on first use after any
+    # rebalance (the table may then hold what another worker or the changelog put there).
+    markers: dict[tuple[Feed, int], Markers] = field(default_factory=dict)
+
+    def partition_markers(self, feed: Feed, partition: int) -> Markers:
+        found = self.markers.get((feed, partition))
+        if found is None:
+            found = Markers.load(TableStore(self.tables[feed]), partition)
+            self.markers[(feed, partition)] = found
+        return found
+
+    def forget_markers(self, *_: Any, **__: Any) -> None:
+        self.markers.clear()
 
     def rules(self, feed: Feed) -> Rules:
         return Rules(
@@ -78,6 +92,9 @@ class TableStore:
     def delete(self, key: str) -> None:
         self._table.pop(key, None)
 
+    def items(self, prefix: str) -> list[tuple[str, Any]]:
+        return [(key, value) for key, value in self._table.items() if key.startswith(prefix)]
+
 
 @contextmanager
 def partition_context(event: faust.types.EventT) -> Iterator[None]:
@@ -98,6 +115,8 @@ def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) ->
     dead_letter_topic = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
     for feed in FEEDS:
         _register_agent(pipeline, feed, dead_letter_topic)
+    app.on_partitions_revoked.connect(pipeline.forget_markers)
+    app.on_partitions_assigned.connect(pipeline.forget_markers)
     return pipeline
 
 
@@ -136,8 +155,15 @@ async def handle_batch(
     now = datetime.now(UTC)
     for partition, group in by_partition.items():
         messages = [Message(e.message.offset, e.message.value or b"", e.message.key) for e in group]
+        markers = pipeline.partition_markers(feed, partition)
         with partition_context(group[-1]):
-            result = process_batch(TableStore(table), rules, partition=partition, messages=messages, now=now)
+            try:
+                result = process_batch(
+                    TableStore(table), rules, partition=partition, messages=messages, now=now, markers=markers
+                )
+            except BaseException:
+                pipeline.markers.pop((feed, partition), None)  # it may hold ids the table never got
+                raise
             _maybe_sweep(pipeline, feed, partition, table, rules, now)
         pipeline.processed_offsets[(pipeline.topics[feed], partition)] = group[-1].message.offset
         for letter in result.dead_letters:
@@ -186,8 +212,9 @@ def _maybe_sweep(
     expired = list(expired_keys(items, rules, now))
     for key in expired:
         table.pop(key, None)
-    totals = table.get(totals_key(partition))
-    if totals is not None and prune_totals(totals, rules, now):
-        table[totals_key(partition)] = totals
+    pipeline.partition_markers(feed, partition).forget_before(oldest_marker_day(rules, now))
+    for key, value in items:
+        if key[0] == "t" and value is not None and prune_totals(value, rules, now):
+            table[key] = value
     if expired:
         logger.info("swept feed=%s partition=%d expired_keys=%d", feed, partition, len(expired))

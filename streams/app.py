@@ -4,8 +4,10 @@
     >>> faust.Worker(app).execute_from_commandline()
 
 Broker quirks (../shared/BROKER.md) are handled here and only for tansu (the embedded broker or
-MEDALLIANCE_BROKER_IS_TANSU): tansu's ListOffsets(LATEST) is wrong for multi-record batches and
-crashes changelog recovery, so every changelog batch must hold one record there.
+MEDALLIANCE_BROKER_IS_TANSU): tansu's ListOffsets(LATEST) is wrong for multi-record batches, which
+would break changelog recovery; `streams.tansu.TansuApp` reads the high water from Fetch instead,
+so changelog records stay batched (BROKER.md's `producer_max_batch_size=1` workaround cost a
+produce round trip per record, the largest item in the worker's profile).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import faust
 
 from streams.codec import register_codec
 from streams.settings import Settings
+from streams.tansu import TansuApp
 
 # Kafka's group joins on tansu take about half the session timeout (BROKER.md quirk 3): a short
 # session keeps start-up and failover in seconds; the heartbeat must stay well under it.
@@ -45,9 +48,8 @@ def create_app(settings: Settings) -> faust.App:
     credentials = broker_credentials(settings)
     if credentials is not None:
         options["broker_credentials"] = credentials
-    if settings.tansu:
-        options["producer_max_batch_size"] = 1
-    return faust.App(settings.app_id, **options)
+    app_class = TansuApp if settings.tansu else faust.App
+    return app_class(settings.app_id, **options)
 
 
 def broker_credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(2000, ge=1, le=100_000, description="MEDALLIANCE_BATCH_SIZE: events per batch")
     batch_seconds: float = Field(
-        0.1, gt=0, le=10, description="MEDALLIANCE_BATCH_SECONDS: longest wait to fill a batch"
+        0.25, gt=0, le=10, description="MEDALLIANCE_BATCH_SECONDS: longest wait to fill a batch"
     )
     session_timeout_seconds: float = Field(
         10.0, ge=3, le=300, description="MEDALLIANCE_SESSION_TIMEOUT_SECONDS: Kafka group session timeout"

@@ -10,7 +10,6 @@ from typing import Any
 
 import faust
 from faust.web import Request, Response, View
-from prometheus_client import CollectorRegistry, generate_latest
 
 from streams.domain.readout import open_requests
 from streams.metrics.collector import StateCollector
@@ -18,15 +17,13 @@ from streams.metrics.collector import StateCollector
 _EXPOSITION_TYPE = "text/plain"
 
 
-def install_web(app: faust.App, collector: StateCollector) -> CollectorRegistry:
-    """Register the views; returns the Prometheus registry holding only our collector."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
+def install_web(app: faust.App, collector: StateCollector) -> None:
+    """Register the views."""
 
     @app.page("/metrics")
     async def metrics(web: View, request: Request) -> Response:
         # aiohttp refuses a charset inside content_type; the text format is Prometheus's default.
-        return web.bytes(generate_latest(registry), content_type=_EXPOSITION_TYPE)
+        return web.bytes(collector.exposition(), content_type=_EXPOSITION_TYPE)
 
     @app.page("/api/requests/open")
     async def requests_open(web: View, request: Request) -> Response:
@@ -37,8 +34,6 @@ def install_web(app: faust.App, collector: StateCollector) -> CollectorRegistry:
         owned = {feed: collector.owned_partitions(feed) for feed in collector.pipeline.topics}
         ready = not app.rebalancing and not getattr(app, "in_recovery", False)
         return web.json({"status": "ok" if ready else "starting", "partitions": owned})
-
-    return registry
 
 
 def open_requests_payload(collector: StateCollector) -> dict[str, Any]:

@@ -8,18 +8,28 @@ offset (a redelivery); decode it (a rejection is counted and dead-lettered); loo
 (a duplicate is counted, nothing else); apply it to its entity value; add its effects to the
 partition totals.
 
+Totals are split into TOTALS_BUCKETS values by facility (`t|<p>|<bucket>`, and `t|<p>|` for the
+feed-wide series): one value holding every counter of the partition would be rewritten whole on
+each batch, its changelog record growing with the registry (74 KB at 1,360 facilities), while a
+value per facility would cost a changelog record per facility touched, and a record costs far
+more than its bytes. A few buckets bound both.
+
 Why it is safe without transactions: every value remembers the last offset `o` it applied, and
-values are written entity/markers first, totals last, all into the one changelog partition of the
-source partition. A crash loses a suffix of those writes; the redelivered messages then skip the
-values that already have them, and an entity value keeps the effects (`fx`) of offsets the totals
-may not have seen, so the totals get each effect exactly once.
+values are written entity/markers first, bucket totals next, the feed-wide totals last, all into
+the one changelog partition of the source partition. A crash loses a suffix of those writes; the
+redelivered messages then skip the values that already have them (the feed-wide totals' offset
+decides whether a message is seen again at all, each other totals value's offset whether it still
+needs an effect), and an entity value keeps the effects (`fx`) of offsets the feed-wide totals may
+not have seen, so every totals value gets each effect exactly once.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -27,19 +37,23 @@ from schemas.decode import Rejection, decode
 from schemas.events import (
     BedCancel,
     BedCensus,
+    BedEvent,
     BedTransfer,
     EdArrival,
     EdDeparture,
     EdTriage,
     Envelope,
     Feed,
+    RequestEvent,
     RequestSubmitted,
     VisitOutpatient,
 )
 from schemas.registry import Registry
 from streams.domain import beds, dedupe, requests, visits
-from streams.domain.effects import Effect, apply_effects, inc, observe
+from streams.domain.dedupe import Markers
+from streams.domain.effects import SEP, Effect, apply_effects, inc, observe
 from streams.metrics.catalog import (
+    BY_NAME,
     ED_DEPARTURES,
     EVENT_DELAY,
     EVENTS,
@@ -52,12 +66,14 @@ from streams.metrics.catalog import (
 )
 
 DAY_SECONDS: Final = 86_400
+TOTALS_BUCKETS: Final = 8
 
 
 class StateStore(Protocol):
     def get(self, key: str) -> Any | None: ...
     def set(self, key: str, value: Any) -> None: ...
     def delete(self, key: str) -> None: ...
+    def items(self, prefix: str) -> Iterable[tuple[str, Any]]: ...
 
 
 class DictStore:
@@ -74,6 +90,9 @@ class DictStore:
 
     def delete(self, key: str) -> None:
         self.data.pop(key, None)
+
+    def items(self, prefix: str) -> Iterable[tuple[str, Any]]:
+        return [(key, value) for key, value in self.data.items() if key.startswith(prefix)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +133,15 @@ class BatchResult:
 
 
 class _WriteBack:
-    """Reads through to the store; writes once per key per batch, totals last."""
+    """Reads through to the store; writes once per key per batch: totals after everything else,
+    the feed-wide totals last."""
 
-    def __init__(self, store: StateStore, totals_key: str) -> None:
+    def __init__(self, store: StateStore, partition: int) -> None:
         self._store = store
         self._values: dict[str, Any] = {}
         self._dirty: dict[str, None] = {}
-        self._totals_key = totals_key
+        self._totals_prefix = f"t|{partition}|"
+        self._feed_totals = totals_key(partition)
 
     def get(self, key: str) -> Any | None:
         if key not in self._values:
@@ -132,34 +153,90 @@ class _WriteBack:
         self._dirty[key] = None
 
     def flush(self) -> None:
+        totals = [key for key in self._dirty if key.startswith(self._totals_prefix)]
         for key in self._dirty:
-            if key != self._totals_key:
+            if not key.startswith(self._totals_prefix):
                 self._store.set(key, self._values[key])
-        if self._totals_key in self._dirty:
-            self._store.set(self._totals_key, self._values[self._totals_key])
+        for key in sorted(totals, key=lambda key: key == self._feed_totals):
+            self._store.set(key, self._values[key])
         self._dirty.clear()
 
 
-def totals_key(partition: int) -> str:
-    return f"t|{partition}"
+def totals_key(partition: int, bucket: str = "") -> str:
+    """A partition's totals value: one per facility bucket, and the feed-wide one (bucket "")."""
+    return f"t|{partition}|{bucket}"
 
 
 def new_totals() -> dict[str, Any]:
     return {"o": -1, "c": {}}
 
 
+@lru_cache(maxsize=65_536)
+def _bucket_of_series(key: str) -> str:
+    """Which totals value keeps a series: its facility's bucket, "" for feed-wide series."""
+    name, *labels = key.split(SEP)
+    if name == "day":
+        facility = labels[0]
+    elif "facility" in BY_NAME[name].labels:
+        facility = labels[BY_NAME[name].labels.index("facility")]
+    else:
+        return ""
+    return str(zlib.crc32(facility.encode()) % TOTALS_BUCKETS)
+
+
+class _Totals:
+    """The partition's totals values touched by a batch, each applied at most once per offset."""
+
+    def __init__(self, cache: _WriteBack, partition: int) -> None:
+        self._cache = cache
+        self._partition = partition
+        self.feed = self._value("")
+
+    def _value(self, bucket: str) -> dict[str, Any]:
+        key = totals_key(self._partition, bucket)
+        value = self._cache.get(key)
+        if value is None:
+            value = new_totals()
+            self._cache.put(key, value)
+        return value  # type: ignore[no-any-return]
+
+    def apply(self, effects: list[Effect], offset: int) -> None:
+        by_bucket: dict[str, list[Effect]] = {}
+        for effect in effects:
+            by_bucket.setdefault(_bucket_of_series(effect[1]), []).append(effect)
+        by_bucket.setdefault("", [])  # the feed-wide offset moves with every message
+        for bucket, routed in by_bucket.items():
+            value = self._value(bucket)
+            if offset <= value["o"]:
+                continue  # written before a crash that lost the feed-wide totals
+            apply_effects(value["c"], routed)
+            value["o"] = offset
+            self._cache.put(totals_key(self._partition, bucket), value)
+
+
 def process_batch(
-    store: StateStore, rules: Rules, *, partition: int, messages: Iterable[Message], now: datetime
+    store: StateStore,
+    rules: Rules,
+    *,
+    partition: int,
+    messages: Iterable[Message],
+    now: datetime,
+    markers: Markers | None = None,
 ) -> BatchResult:
-    """Apply one partition's messages, in offset order, to the state in `store`."""
-    cache = _WriteBack(store, totals_key(partition))
-    totals = cache.get(totals_key(partition)) or new_totals()
-    persisted_offset = totals["o"]
+    """Apply one partition's messages, in offset order, to the state in `store`.
+
+    `markers` is the partition's dedupe index, kept by the caller between batches (it is read
+    from the store when not given); it must be dropped whenever the store changes behind it."""
+    if markers is None:
+        markers = Markers.load(store, partition)
+    cache = _WriteBack(store, partition)
+    totals = _Totals(cache, partition)
+    persisted_offset = totals.feed["o"]
     now_ts = now.timestamp()
     day = int(now_ts // DAY_SECONDS)
     result = BatchResult()
     for message in messages:
-        if message.offset <= totals["o"]:
+        if message.offset <= totals.feed["o"]:
             result.skipped += 1
             continue
         outcome = decode(
@@ -168,13 +245,8 @@ def process_batch(
         if isinstance(outcome, Rejection):
             effects = [inc(EVENTS_REJECTED, rules.feed, outcome.reason, outcome.facility)]
             result.dead_letters.append(DeadLetter(message.offset, outcome, message.value, message.key))
-        elif not dedupe.first_sighting(
-            cache,
-            partition=partition,
-            event_id=outcome.event_id,
-            offset=message.offset,
-            day=day,
-            horizon_days=rules.horizon_days,
+        elif not markers.first_sighting(
+            event_id=outcome.event_id, offset=message.offset, day=day, horizon_days=rules.horizon_days
         ):
             effects = [inc(EVENTS_DUPLICATE, rules.feed)]
             result.duplicates += 1
@@ -182,9 +254,8 @@ def process_batch(
             effects = _accepted_effects(outcome, rules.feed, now_ts)
             effects += _apply_to_entity(cache, rules, partition, outcome, message.offset, persisted_offset)
             result.accepted += 1
-        totals["o"] = message.offset
-        apply_effects(totals["c"], effects)
-        cache.put(totals_key(partition), totals)
+        totals.apply(effects, message.offset)
+    markers.write_new(cache)
     cache.flush()
     return result
 
@@ -225,7 +296,7 @@ EntityTarget = tuple[str, Callable[[], dict[str, Any]], Callable[[dict[str, Any]
 
 def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> EntityTarget | None:
     at = event.occurred_at.timestamp()
-    if isinstance(event, BedCensus | BedTransfer | BedCancel) or event.type in ("bed.admit", "bed.discharge"):  # type: ignore[attr-defined]
+    if isinstance(event, BedEvent):
         return (
             f"b|{partition}|{event.facility_id}",
             beds.new_facility_beds,
@@ -237,10 +308,9 @@ def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> En
             visits.new_ed_visit,
             lambda s: _apply_ed(s, event, at, offset, rules.zone),
         )
-    request_id = getattr(event, "request_id", None)
-    if request_id is not None:
+    if isinstance(event, RequestEvent):
         return (
-            f"r|{partition}|{request_id}",
+            f"r|{partition}|{event.request_id}",
             requests.new_request,
             lambda s: _apply_request(s, event, at, offset),
         )
@@ -318,11 +388,16 @@ def visits_day_key(facility: str, kind: str, local_date: str) -> str:
     return f"day\x1f{facility}\x1f{kind}\x1f{local_date}"
 
 
+def oldest_marker_day(rules: Rules, now: datetime) -> int:
+    """The oldest day whose dedupe markers are still inside the horizon."""
+    return int(now.timestamp() // DAY_SECONDS) - rules.horizon_days
+
+
 def expired_keys(items: Iterable[tuple[str, Any]], rules: Rules, now: datetime) -> Iterator[str]:
     """Keys of a partition that left the retention horizon: ED visits and requests whose last event
     is older than retention, marker days beyond the horizon."""
     cutoff = now.timestamp() - rules.retention.total_seconds()
-    oldest_day = int(now.timestamp() // DAY_SECONDS) - rules.horizon_days
+    oldest_day = oldest_marker_day(rules, now)
     for key, value in items:
         kind = key[0]
         entity_expired = kind in ("e", "r") and value["s"]["last"] < cutoff

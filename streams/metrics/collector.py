@@ -1,7 +1,6 @@
 """The scrape-time collector: metrics read from the table state of the partitions this worker owns.
 
-    >>> registry = CollectorRegistry()
-    >>> registry.register(StateCollector(pipeline))
+    >>> page = StateCollector(pipeline).exposition()     # the /metrics body
 
 Nothing is counted in prometheus_client objects: every scrape reads the Faust tables, so a
 partition's series move with the partition on a rebalance and are never exported twice. While the
@@ -12,20 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from faust.types import TP
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from schemas.events import CATEGORIES, FEEDS, STANDARD_STAGES, Feed
 from streams.agents import Pipeline
 from streams.domain.readout import Readout, partition_samples
 from streams.metrics.catalog import (
-    CATALOG,
     CONSUMER_LAG,
     ED_BEDS,
     FACILITY_INFO,
@@ -33,8 +28,8 @@ from streams.metrics.catalog import (
     PARTITIONS_OWNED,
     STATE_KEYS,
     WORKER_INFO,
-    MetricSpec,
 )
+from streams.metrics.exposition import Exposition, sample_lines
 
 logger = logging.getLogger(__name__)
 
@@ -46,45 +41,14 @@ def _version() -> str:
         return "dev"
 
 
-class _Families:
-    """One metric family per catalog entry, created on first use."""
-
-    def __init__(self) -> None:
-        self._families: dict[str, Metric] = {}
-
-    def add(self, spec: MetricSpec, labels: Iterable[str], value: Any) -> None:
-        family = self._families.get(spec.name)
-        if family is None:
-            family = self._new(spec)
-            self._families[spec.name] = family
-        if spec.type == "histogram":
-            counts, total = value
-            cumulative, buckets = 0, []
-            for bound, count in zip((*spec.buckets, float("inf")), counts, strict=True):
-                cumulative += count
-                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
-            family.add_metric(list(labels), buckets, total)  # type: ignore[attr-defined]
-        else:
-            family.add_metric(list(labels), value)  # type: ignore[attr-defined]
-
-    @staticmethod
-    def _new(spec: MetricSpec) -> Metric:
-        labels = list(spec.series_labels)
-        if spec.type == "counter":
-            return CounterMetricFamily(spec.name, spec.help, labels=labels)
-        if spec.type == "histogram":
-            return HistogramMetricFamily(spec.name, spec.help, labels=labels)
-        return GaugeMetricFamily(spec.name, spec.help, labels=labels)
-
-    def __iter__(self) -> Iterator[Metric]:
-        order = {spec.name: index for index, spec in enumerate(CATALOG)}
-        return iter(sorted(self._families.values(), key=lambda f: order.get(f.name, len(order))))
-
-
-class StateCollector(Collector):
+class StateCollector:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self._version = _version()
+        # The registry's own series change only with the registry (and opening hours by the
+        # minute): formatted once and reused, they are a third of a province-scale scrape.
+        self._registry_block: tuple[object, list[str], list[str]] | None = None
+        self._open_block: tuple[object, str, list[str]] | None = None
 
     def readout(self, now: datetime) -> Readout:
         settings = self.pipeline.settings
@@ -101,39 +65,49 @@ class StateCollector(Collector):
             due_soon_fraction=settings.due_soon_fraction,
         )
 
-    def collect(self) -> Iterable[Metric]:
-        families = _Families()
+    def exposition(self) -> bytes:
+        """The /metrics page: the registry's series and those of every partition this worker owns."""
+        page = Exposition()
         now = datetime.now(UTC)
-        self._registry_metrics(families, now)
+        self._registry_metrics(page, now)
         readout = self.readout(now)
         for feed in FEEDS:
             owned = self.owned_partitions(feed)
-            families.add(PARTITIONS_OWNED, (feed,), float(len(owned)))
+            page.add(PARTITIONS_OWNED, (feed,), float(len(owned)))
             for partition, items in self.partition_items(feed, owned).items():
                 labels_tail = (str(partition),)
-                families.add(STATE_KEYS, (feed, *labels_tail), float(len(items)))
+                page.add(STATE_KEYS, (feed, *labels_tail), float(len(items)))
                 for spec, labels, value in partition_samples(items, readout):
-                    families.add(spec, (*labels, *labels_tail), value)
+                    page.add(spec, (*labels, *labels_tail), value)
                 lag = self.lag(feed, partition)
                 if lag is not None:
-                    families.add(CONSUMER_LAG, (feed, *labels_tail), float(lag))
-        return list(families)
+                    page.add(CONSUMER_LAG, (feed, *labels_tail), float(lag))
+        return page.render()
 
-    def _registry_metrics(self, families: _Families, now: datetime) -> None:
+    def _registry_metrics(self, page: Exposition, now: datetime) -> None:
         settings = self.pipeline.settings
-        families.add(
-            WORKER_INFO, (self._version, settings.store, "tansu" if settings.tansu else "kafka"), 1.0
-        )
+        page.add(WORKER_INFO, (self._version, settings.store, "tansu" if settings.tansu else "kafka"), 1.0)
+        registry = self.pipeline.registry.current
+        if self._registry_block is None or self._registry_block[0] is not registry:
+            info: list[str] = []
+            ed_beds: list[str] = []
+            for facility in registry.facilities.values():
+                labels = (facility.id, facility.name, facility.name_en, facility.level, facility.township)
+                info += sample_lines(FACILITY_INFO, labels, 1.0)
+                ed_beds += sample_lines(ED_BEDS, (facility.id,), float(facility.ed_beds))
+            self._registry_block = (registry, info, ed_beds)
+        page.add_lines(FACILITY_INFO, self._registry_block[1])
+        page.add_lines(ED_BEDS, self._registry_block[2])
         local = now.astimezone(settings.zone)
-        for facility in self.pipeline.registry.current.facilities.values():
-            families.add(
-                FACILITY_INFO,
-                (facility.id, facility.name, facility.name_en, facility.level, facility.township),
-                1.0,
-            )
-            families.add(ED_BEDS, (facility.id,), float(facility.ed_beds))
-            hours = facility.opening_hours
-            families.add(FACILITY_OPEN, (facility.id,), 1.0 if hours is None or hours.is_open(local) else 0.0)
+        minute = local.strftime("%Y-%m-%dT%H:%M")
+        if self._open_block is None or self._open_block[:2] != (registry, minute):
+            lines: list[str] = []
+            for facility in registry.facilities.values():
+                hours = facility.opening_hours
+                is_open = hours is None or hours.is_open(local)
+                lines += sample_lines(FACILITY_OPEN, (facility.id,), 1.0 if is_open else 0.0)
+            self._open_block = (registry, minute, lines)
+        page.add_lines(FACILITY_OPEN, self._open_block[2])
 
     def owned_partitions(self, feed: Feed) -> list[int]:
         """Source partitions this worker actively owns, with their tables fully recovered."""

@@ -1,0 +1,66 @@
+"""The hand-written text format reads back, through prometheus_client's own parser, as what was put in."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from streams.metrics.catalog import BEDS_OCCUPIED, EVENT_DELAY, EVENTS, FACILITY_INFO
+from streams.metrics.exposition import Exposition, sample_lines
+
+
+def _parsed(page: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(page.decode())
+        for sample in family.samples
+    }
+
+
+def test_gauges_counters_and_awkward_label_values_read_back() -> None:
+    page = Exposition()
+    awkward = 'say "hi"\\ or\nnot 阳西'
+    page.add(FACILITY_INFO, ("f1", awkward, "Name", "county_hospital", "zhijing"), 1.0)
+    page.add(EVENTS, ("beds", "bed.admit", "3"), 12.0)
+    page.add(BEDS_OCCUPIED, ("f1", "icu", "0"), 1.5e12)
+    parsed = _parsed(page.render())
+    assert parsed == {
+        (
+            FACILITY_INFO.name,
+            frozenset(
+                {
+                    ("facility", "f1"),
+                    ("name", awkward),
+                    ("name_en", "Name"),
+                    ("level", "county_hospital"),
+                    ("township", "zhijing"),
+                }
+            ),
+        ): 1.0,
+        (EVENTS.name, frozenset({("feed", "beds"), ("type", "bed.admit"), ("partition", "3")})): 12.0,
+        (BEDS_OCCUPIED.name, frozenset({("facility", "f1"), ("ward", "icu"), ("partition", "0")})): 1.5e12,
+    }
+
+
+def test_a_histogram_has_cumulative_buckets_count_and_sum() -> None:
+    counts = [1] * len(EVENT_DELAY.buckets) + [2]  # one per bucket, two above the last bound
+    page = Exposition()
+    page.add(EVENT_DELAY, ("visits", "1"), (counts, 99.5))
+    parsed = _parsed(page.render())
+    base = {("feed", "visits"), ("partition", "1")}
+    for index, bound in enumerate(EVENT_DELAY.buckets):
+        le = frozenset(base | {("le", str(bound))})
+        assert parsed[(f"{EVENT_DELAY.name}_bucket", le)] == index + 1
+    total = len(EVENT_DELAY.buckets) + 2
+    assert parsed[(f"{EVENT_DELAY.name}_bucket", frozenset(base | {("le", "+Inf")}))] == total
+    assert parsed[(f"{EVENT_DELAY.name}_count", frozenset(base))] == total
+    assert parsed[(f"{EVENT_DELAY.name}_sum", frozenset(base))] == 99.5
+
+
+def test_special_values_and_wrong_label_counts() -> None:
+    lines = sample_lines(BEDS_OCCUPIED, ("f", "w", "0"), math.inf)
+    assert lines[0].endswith(" +Inf")
+    with pytest.raises(ValueError, match="partition"):
+        sample_lines(BEDS_OCCUPIED, ("f", "w"), 1.0)
