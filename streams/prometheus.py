@@ -63,7 +63,7 @@ class ServiceProcess:
             self._process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
             )
-        if not wait_for_port("127.0.0.1", self.port, _START_TIMEOUT):
+        if not wait_for_port("127.0.0.1", self.port, _START_TIMEOUT) or not self._ready(_START_TIMEOUT):
             self.stop()
             raise BrokerError(f"{self.name} did not start on port {self.port}; see {self.log_path}")
         logger.info("%s started url=%s pid=%d", self.name, self.url, self._process.pid)
@@ -79,6 +79,19 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+
+    def _ready(self, timeout: float) -> bool:
+        """Wait for /-/ready: both answer 503 on an open port until their storage is loaded."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=5) as response:
+                    if response.status == 200:
+                        return True
+            except OSError:  # HTTPError 503 included
+                pass
+            time.sleep(0.1)
+        return False
 
     def get_json(self, path: str, **params: str) -> Any:
         query = f"?{urllib.parse.urlencode(params)}" if params else ""

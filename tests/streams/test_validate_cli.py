@@ -109,7 +109,10 @@ def test_schemas_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_simulate_out_validates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sim.ndjson"
-    start = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    # A morning in Yangxi (10:00 +08:00, yesterday): traffic does not depend on when the suite runs.
+    start = (
+        (datetime.now(UTC) - timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0).isoformat()
+    )
     assert main(["simulate", "--out", str(out), "--duration", "20m", "--start", start, "--seed", "4"]) == 0
     lines = out.read_bytes().splitlines()
     assert len(lines) > 1000
