@@ -22,15 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-import aiokafka
 from faust.types import TP
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from schemas.events import FEEDS
 from streams.broker import free_port
 from streams.settings import Settings, load_settings
-from streams.tansu import fetched_end_offsets
+from streams.tansu import true_end_offsets
 from tests.support.stack import SampleKey, WorkerProcess, handled_messages, parse_metrics
 
 # Metrics whose values depend only on the log (not on the clock at scrape time): a restarted
@@ -249,21 +248,16 @@ def py_spy_stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def changelog_records(settings: Settings) -> int:
-    """Records in the worker's changelog topics: their true ends, fetched (ListOffsets is short on
-    tansu after a multi-record batch, BROKER.md quirk 1; `streams.tansu` mends it the same way)."""
+    """Records in the worker's changelog topics: their true ends (ListOffsets is short on tansu
+    after a multi-record batch, BROKER.md quirk 1; `streams.tansu` mends it for the worker too)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers(), enable_auto_commit=False)
     try:
         names = [t for t in consumer.topics() if t.startswith(f"{settings.app_id}-") and "changelog" in t]
-        partitions = [TP(name, p) for name in names for p in consumer.partitions_for_topic(name) or ()]
+        partitions = [
+            TopicPartition(name, p) for name in names for p in consumer.partitions_for_topic(name) or ()
+        ]
+        listed = {TP(*tp): offset for tp, offset in consumer.end_offsets(partitions).items()}
     finally:
         consumer.close()
-    return sum(asyncio.run(_true_ends(settings.bootstrap_servers(), partitions)).values())
-
-
-async def _true_ends(bootstrap: str, partitions: list[TP]) -> dict[TP, int]:
-    probe = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await probe.start()
-    try:
-        return await fetched_end_offsets(probe, await probe.end_offsets(partitions))
-    finally:
-        await probe.stop()
+    ends = asyncio.run(true_end_offsets(listed, bootstrap_servers=settings.bootstrap_servers()))
+    return sum(ends.values())

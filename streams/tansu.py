@@ -40,27 +40,41 @@ _PROBE_SECONDS: Final = 10.0
 FETCH_MAX_WAIT_MS: Final = 100
 
 
-async def fetched_end_offsets(probe: aiokafka.AIOKafkaConsumer, listed: Mapping[TP, int]) -> dict[TP, int]:
-    """The true end offsets: fetch from the last offset ListOffsets vouches for, read the high watermark.
-
-    `probe` is a started consumer outside any group; it is assigned the partitions here."""
+async def true_end_offsets(listed: Mapping[TP, int], **client: Any) -> dict[TP, int]:
+    """The true end offsets of partitions whose ListOffsets(LATEST) answers are `listed`: a probe
+    consumer outside any group (aiokafka `client` options: servers, auth) fetches from the last
+    offset ListOffsets vouches for and reads the Fetch response's high watermark."""
     ends = {tp: offset for tp, offset in listed.items() if offset is None or offset <= 0}
     pending = [tp for tp in listed if tp not in ends]
     if not pending:
-        return ends
-    probe.assign(pending)
-    for tp in pending:
-        probe.seek(tp, listed[tp] - 1)
+        return ends  # nothing written yet: nothing to correct
+    probe = aiokafka.AIOKafkaConsumer(enable_auto_commit=False, **client)
+    await probe.start()
+    try:
+        return ends | await _fetched_ends(probe, listed, pending)
+    finally:
+        await probe.stop()
+
+
+async def _fetched_ends(
+    probe: aiokafka.AIOKafkaConsumer, listed: Mapping[TP, int], pending: list[TP]
+) -> dict[TP, int]:
+    # aiokafka accepts only its own TopicPartition (Faust's TP is an equal but other tuple type).
+    waiting = {aiokafka.TopicPartition(tp.topic, tp.partition): tp for tp in pending}
+    ends: dict[TP, int] = {}
+    probe.assign(list(waiting))
+    for ours, tp in waiting.items():
+        probe.seek(ours, listed[tp] - 1)
     deadline = time.monotonic() + _PROBE_SECONDS
-    while pending and time.monotonic() < deadline:
-        await probe.getmany(*pending, timeout_ms=200)
-        for tp in list(pending):
-            highwater = probe.highwater(tp)
+    while waiting and time.monotonic() < deadline:
+        await probe.getmany(*waiting, timeout_ms=200)
+        for ours, tp in list(waiting.items()):
+            highwater = probe.highwater(ours)
             if highwater is not None:
                 ends[tp] = max(listed[tp], highwater)
-                pending.remove(tp)
-    if pending:
-        raise TimeoutError(f"no fetch answered for {_names(pending)} within {_PROBE_SECONDS:.0f} s")
+                del waiting[ours]
+    if waiting:
+        raise TimeoutError(f"no fetch answered for {_names(waiting)} within {_PROBE_SECONDS:.0f} s")
     return ends
 
 
@@ -76,22 +90,14 @@ class _FetchedHighwaterThread(AIOKafkaConsumerThread):
         return consumer
 
     async def _highwaters(self, partitions: list[TP]) -> Mapping[TP, int]:
-        listed = await super()._highwaters(partitions)
-        if all(offset is None or offset <= 0 for offset in listed.values()):
-            return listed  # nothing written yet: nothing to correct
         conf, transport = self.app.conf, self.transport
-        probe = aiokafka.AIOKafkaConsumer(
+        return await true_end_offsets(
+            await super()._highwaters(partitions),
             bootstrap_servers=server_list(transport.url, transport.default_port),  # type: ignore[attr-defined]
             client_id=f"{conf.broker_client_id}-highwater",
-            enable_auto_commit=False,
             request_timeout_ms=int(conf.broker_request_timeout * 1000.0),
             **credentials_to_aiokafka_auth(conf.broker_credentials, conf.ssl_context),
         )
-        await probe.start()
-        try:
-            return await fetched_end_offsets(probe, listed)
-        finally:
-            await probe.stop()
 
 
 class _FetchedHighwaterConsumer(Consumer):

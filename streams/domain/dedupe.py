@@ -95,7 +95,7 @@ class Markers:
             for digest, offset in _unpack(value["m"]):
                 day.seen.setdefault(digest, offset)
                 count += 1
-            if chunk > day.open_chunk or (chunk == day.open_chunk and not day.open_packed):
+            if chunk >= day.open_chunk:  # the highest chunk of a day is the open one
                 day.open_chunk, day.open_packed, day.open_count = chunk, value["m"], count
         return markers
 

@@ -1,7 +1,9 @@
 """One partition's batch of messages → state changes, effects and dead letters (pure).
 
-    >>> store = {}                                   # any mapping-like StateStore
-    >>> result = process_batch(DictStore(store), rules, partition=0, messages=[Message(0, raw)], now=now)
+    >>> store = DictStore({})                        # any StateStore
+    >>> markers = Markers.load(store, partition=0)   # kept between batches
+    >>> result = process_batch(store, rules, partition=0, messages=[Message(0, raw)], now=now,
+    ...                        markers=markers)
 
 The way of one message (ARCHITECTURE.md): skip it if the partition's totals already applied its
 offset (a redelivery); decode it (a rejection is counted and dead-lettered); look its event_id up
@@ -140,8 +142,7 @@ class _WriteBack:
         self._store = store
         self._values: dict[str, Any] = {}
         self._dirty: dict[str, None] = {}
-        self._totals_prefix = f"t|{partition}|"
-        self._feed_totals = totals_key(partition)
+        self._feed_totals = totals_key(partition)  # also the prefix of every totals key
 
     def get(self, key: str) -> Any | None:
         if key not in self._values:
@@ -153,9 +154,9 @@ class _WriteBack:
         self._dirty[key] = None
 
     def flush(self) -> None:
-        totals = [key for key in self._dirty if key.startswith(self._totals_prefix)]
+        totals = [key for key in self._dirty if key.startswith(self._feed_totals)]
         for key in self._dirty:
-            if not key.startswith(self._totals_prefix):
+            if not key.startswith(self._feed_totals):
                 self._store.set(key, self._values[key])
         for key in sorted(totals, key=lambda key: key == self._feed_totals):
             self._store.set(key, self._values[key])
@@ -190,15 +191,15 @@ class _Totals:
     def __init__(self, cache: _WriteBack, partition: int) -> None:
         self._cache = cache
         self._partition = partition
-        self.feed = self._value("")
+        self.feed = self._value("")[1]
 
-    def _value(self, bucket: str) -> dict[str, Any]:
+    def _value(self, bucket: str) -> tuple[str, dict[str, Any]]:
         key = totals_key(self._partition, bucket)
         value = self._cache.get(key)
         if value is None:
             value = new_totals()
             self._cache.put(key, value)
-        return value  # type: ignore[no-any-return]
+        return key, value
 
     def apply(self, effects: list[Effect], offset: int) -> None:
         by_bucket: dict[str, list[Effect]] = {}
@@ -206,12 +207,12 @@ class _Totals:
             by_bucket.setdefault(_bucket_of_series(effect[1]), []).append(effect)
         by_bucket.setdefault("", [])  # the feed-wide offset moves with every message
         for bucket, routed in by_bucket.items():
-            value = self._value(bucket)
+            key, value = self._value(bucket)
             if offset <= value["o"]:
                 continue  # written before a crash that lost the feed-wide totals
             apply_effects(value["c"], routed)
             value["o"] = offset
-            self._cache.put(totals_key(self._partition, bucket), value)
+            self._cache.put(key, value)
 
 
 def process_batch(
@@ -221,14 +222,12 @@ def process_batch(
     partition: int,
     messages: Iterable[Message],
     now: datetime,
-    markers: Markers | None = None,
+    markers: Markers,
 ) -> BatchResult:
     """Apply one partition's messages, in offset order, to the state in `store`.
 
-    `markers` is the partition's dedupe index, kept by the caller between batches (it is read
-    from the store when not given); it must be dropped whenever the store changes behind it."""
-    if markers is None:
-        markers = Markers.load(store, partition)
+    `markers` is the partition's dedupe index (`Markers.load(store, partition)`), kept by the
+    caller between batches; it must be loaded again whenever the store changes behind it."""
     cache = _WriteBack(store, partition)
     totals = _Totals(cache, partition)
     persisted_offset = totals.feed["o"]

@@ -87,33 +87,35 @@ def shuffled_per_entity(log: Sequence[Published], seed: int) -> list[Published]:
 
 def _cancels_after_their_targets(messages: list[Published]) -> list[Published]:
     """The same messages in the same order, except that each cancel waits for its target."""
-    event_ids = {_field(m, "event_id") for m in messages}
+    fields = [_ids(message) for message in messages]
+    event_ids = {event_id for event_id, _ in fields}
     seen: set[object] = set()
-    waiting: dict[object, list[Published]] = {}
+    waiting: dict[object, list[int]] = {}
     ordered: list[Published] = []
 
-    def emit(message: Published) -> None:
-        ordered.append(message)
-        event_id = _field(message, "event_id")
-        seen.add(event_id)
-        for cancel in waiting.pop(event_id, []):
+    def emit(index: int) -> None:
+        ordered.append(messages[index])
+        seen.add(fields[index][0])
+        for cancel in waiting.pop(fields[index][0], []):
             emit(cancel)
 
-    for message in messages:
-        target = _field(message, "cancelled_event_id")
+    for index, (_, target) in enumerate(fields):
         if target is not None and target in event_ids and target not in seen:
-            waiting.setdefault(target, []).append(message)
+            waiting.setdefault(target, []).append(index)
         else:
-            emit(message)
+            emit(index)
     return ordered
 
 
-def _field(message: Published, name: str) -> object:
+def _ids(message: Published) -> tuple[object, object]:
+    """(event_id, cancelled_event_id) of a message, None where absent or unreadable."""
     try:
         event = orjson.loads(message.value)
     except orjson.JSONDecodeError:
-        return None
-    return event.get(name) if isinstance(event, dict) else None
+        return None, None
+    if not isinstance(event, dict):
+        return None, None
+    return event.get("event_id"), event.get("cancelled_event_id")
 
 
 def expected_now(log: list[Published], registry: Registry, settings: Settings) -> Expected:

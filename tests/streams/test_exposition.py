@@ -1,22 +1,15 @@
-"""The hand-written text format reads back, through prometheus_client's own parser, as what was put in."""
+"""The hand-written text format reads back, through prometheus_client's own parser (`parse_metrics`),
+as what was put in."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.metrics.catalog import BEDS_OCCUPIED, EVENT_DELAY, EVENTS, FACILITY_INFO
 from streams.metrics.exposition import Exposition, sample_lines
-
-
-def _parsed(page: bytes) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(page.decode())
-        for sample in family.samples
-    }
+from tests.support.stack import parse_metrics
 
 
 def test_gauges_counters_and_awkward_label_values_read_back() -> None:
@@ -25,7 +18,7 @@ def test_gauges_counters_and_awkward_label_values_read_back() -> None:
     page.add(FACILITY_INFO, ("f1", awkward, "Name", "county_hospital", "zhijing"), 1.0)
     page.add(EVENTS, ("beds", "bed.admit", "3"), 12.0)
     page.add(BEDS_OCCUPIED, ("f1", "icu", "0"), 1.5e12)
-    parsed = _parsed(page.render())
+    parsed = parse_metrics(page.render().decode())
     assert parsed == {
         (
             FACILITY_INFO.name,
@@ -48,7 +41,7 @@ def test_a_histogram_has_cumulative_buckets_count_and_sum() -> None:
     counts = [1] * len(EVENT_DELAY.buckets) + [2]  # one per bucket, two above the last bound
     page = Exposition()
     page.add(EVENT_DELAY, ("visits", "1"), (counts, 99.5))
-    parsed = _parsed(page.render())
+    parsed = parse_metrics(page.render().decode())
     base = {("feed", "visits"), ("partition", "1")}
     for index, bound in enumerate(EVENT_DELAY.buckets):
         le = frozenset(base | {("le", str(bound))})

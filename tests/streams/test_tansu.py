@@ -10,7 +10,7 @@ from faust.types import TP
 
 from streams.broker import EmbeddedBroker, ensure_topics
 from streams.settings import Settings
-from streams.tansu import fetched_end_offsets
+from streams.tansu import true_end_offsets
 
 
 async def _ends(bootstrap: str, topic: str, records: dict[int, int]) -> tuple[dict[TP, int], dict[TP, int]]:
@@ -25,13 +25,13 @@ async def _ends(bootstrap: str, topic: str, records: dict[int, int]) -> tuple[di
     finally:
         await producer.stop()
     tps = [TP(topic, partition) for partition in range(4)]
-    probe = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await probe.start()
+    lister = aiokafka.AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await lister.start()
     try:
-        listed = await probe.end_offsets(tps)
-        return dict(listed), await fetched_end_offsets(probe, listed)
+        listed = dict(await lister.end_offsets(tps))
     finally:
-        await probe.stop()
+        await lister.stop()
+    return listed, await true_end_offsets(listed, bootstrap_servers=bootstrap)
 
 
 def test_fetched_high_water_is_the_true_end_where_list_offsets_is_short(
