@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # prometheus (+promtool), alertmanager (+amtool), chromium for the wall tests,
-# a CJK font so the wall's Chinese renders, docker-compose (v1) only to validate the compose file offline.
-APT_PACKAGES := prometheus prometheus-alertmanager chromium fonts-wqy-microhei docker-compose
-APT_COMMANDS := prometheus promtool prometheus-alertmanager amtool chromium docker-compose
+# a CJK font so the wall's Chinese renders, docker-compose (v1) only to validate the compose file offline,
+# faketime (libfaketime) to run the clock-sensitive suites at any hour (docs/reliability.md).
+APT_PACKAGES := prometheus prometheus-alertmanager chromium fonts-wqy-microhei docker-compose faketime
+APT_COMMANDS := prometheus promtool prometheus-alertmanager amtool chromium docker-compose faketime
 
 .PHONY: demo test lint typecheck generate check-generated bench setup apt clean
 

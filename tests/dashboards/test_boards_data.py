@@ -4,9 +4,11 @@ Prometheus that loads deploy/prometheus/rules/*.yml.
 Three hours of the simulated alliance are published in two batches (so counters and histograms
 move between scrapes), with two conditions the wall must show: the second county hospital's beds
 feed silent for the last 10 minutes (stale), and the `overdue-request` scenario (three requests to
-the first county hospital never accepted). Every panel target and the `$facility` variable query
-then run as Grafana would send them; stale-aware figures are checked against the expected stale set,
-and a few numbers against the independent reference (tests/support/reference.py).
+the first county hospital never accepted); visits after local midnight are put in at any hour
+(tests/support/clock.py), so that "today" has figures at 03:00 too. Every panel target and the
+`$facility` variable query then run as Grafana would send them; stale-aware figures are checked
+against the expected stale set, and a few numbers against the independent reference
+(tests/support/reference.py).
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ from streams.publish import event_message, publish_events
 from streams.settings import Settings
 from streams.simulate.alliance import generate
 from streams.simulate.wire import feed_of_event
+from tests.support.clock import visits_today, wait_past_midnight
 from tests.support.reference import Published, expected_metrics
 from tests.support.stack import PROJECT_ROOT, WorkerProcess
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +46,9 @@ SILENT_FOR = timedelta(minutes=10)  # > the 5 min after which a feed is stale
 OVERDUE_AGO = timedelta(minutes=57)
 STALE_AFTER = 300.0
 SCRAPE = "1s"
+SCRAPE_SECONDS = 1.0
+# Recording rules read each other across groups: a few evaluations after the data let them chain.
+RULE_ROUNDS = 3
 SEED = 11
 SCRAPE_SLACK = timedelta(seconds=2)
 RANGE_WINDOW = 120  # seconds of data a range query covers (Prometheus only has this test's samples)
@@ -92,7 +99,7 @@ def simulated(registry: Registry, now: datetime, stale_hospital: str) -> list[di
         ) and at >= now - SILENT_FOR:
             continue
         kept.append(event)
-    return kept
+    return sorted(kept + visits_today(registry, seed=SEED, now=now), key=lambda e: e["occurred_at"])
 
 
 def publish(settings: Settings, events: list[dict[str, Any]]) -> list[Published]:
@@ -113,10 +120,34 @@ def handled(prometheus: PrometheusProcess) -> float:
 
 
 def wait_scraped(prometheus: PrometheusProcess, total: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while handled(prometheus) < total:
-        assert time.monotonic() < deadline, f"Prometheus saw {handled(prometheus)} of {total} events"
-        time.sleep(0.5)
+    wait_until(
+        lambda: handled(prometheus) >= total, timeout=timeout, interval=0.5,
+        what=lambda: f"Prometheus saw {handled(prometheus)} of {total} events",
+    )  # fmt: skip
+
+
+def scrapes(prometheus: PrometheusProcess) -> float:
+    """How many times Prometheus has scraped the worker."""
+    result = prometheus.query('count_over_time(up{job="medalliance-worker"}[1h])')
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def wait_more_scrapes(prometheus: PrometheusProcess, count: int) -> None:
+    done = scrapes(prometheus)
+    wait_until(lambda: scrapes(prometheus) >= done + count, timeout=30, what=f"{count} more scrapes")
+
+
+def wait_rule_rounds(prometheus: PrometheusProcess, rounds: int) -> None:
+    """Until every rule group has been evaluated `rounds` times after now."""
+    after = time.time() + rounds * SCRAPE_SECONDS
+
+    def evaluated() -> bool:
+        groups = prometheus.get_json("/api/v1/rules")["data"]["groups"]
+        return bool(groups) and all(
+            datetime.fromisoformat(group["lastEvaluation"]).timestamp() >= after for group in groups
+        )
+
+    wait_until(evaluated, timeout=30, what=f"{rounds} evaluations of every rule group")
 
 
 def run(
@@ -175,7 +206,7 @@ def expected_stale(
 def test_every_panel_query_returns_data(settings: Settings, registry: Registry, tmp_path: Path) -> None:
     hospitals = [f.id for f in registry.facilities.values() if f.level == "county_hospital"]
     first_hospital, stale_hospital = hospitals[0], hospitals[1]
-    now = datetime.now(UTC)
+    now = wait_past_midnight()
     events = simulated(registry, now, stale_hospital)
     split = now - SPLIT_BEFORE
     older = [e for e in events if datetime.fromisoformat(e["occurred_at"]) < split]
@@ -190,10 +221,10 @@ def test_every_panel_query_returns_data(settings: Settings, registry: Registry, 
             worker.wait_ready()
             log = publish(settings, older)
             wait_scraped(prometheus, len(log))
-            time.sleep(2)  # two more scrapes at the first batch's level, so the second one is an increase
+            wait_more_scrapes(prometheus, 2)  # at the first batch's level, so the second one is an increase
             log += publish(settings, newer)
             wait_scraped(prometheus, len(log))
-            time.sleep(4)  # recording rules read each other: let a few evaluations chain through
+            wait_rule_rounds(prometheus, RULE_ROUNDS)
             check_all_targets(prometheus, registry, first_hospital)
             check_staleness(prometheus, registry, settings, log, stale_hospital, hospitals)
             check_figures(prometheus, registry, settings, log, first_hospital)

@@ -1,19 +1,25 @@
 """What every reliability test shares: a published log, publishing it, and the comparison with the
 independent reference (tests/support/reference.py).
 
-    >>> log = simulated_log(registry, seed=3, start=start, duration=timedelta(hours=2))
+    >>> log = fault_log(registry, seed=3)          # >= 20,000 messages, yesterday morning, any hour
     >>> publish(settings, log)
-    >>> samples = worker.wait_consumed(len(log))
-    >>> assert not mismatches(samples, expected_now(log, registry, settings))
+    >>> worker.wait_consumed(len(log))
+    >>> samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
+    >>> assert problems == []
+
+A fault test's log is sized by count and taken from a fixed time of day on the most recent past
+day, so that what it holds does not depend on the hour the suite runs at (a night window holds a
+tenth of a morning's traffic), and it ends long before now: no clock-dependent figure (ED long
+stay, overdue, visits today, last hour) can change while the test runs.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 import orjson
 
@@ -22,6 +28,7 @@ from streams.metrics.catalog import CATALOG, EVENT_DELAY, FEED_LAST_SEEN
 from streams.settings import Settings
 from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
+from tests.support.clock import past_morning, settled_scrape
 from tests.support.reference import Expected, Published, expected_metrics
 from tests.support.stack import SampleKey, WorkerProcess, handled_messages, produce, total
 
@@ -30,6 +37,11 @@ from tests.support.stack import SampleKey, WorkerProcess, handled_messages, prod
 HEARTBEAT_KEEP: Final = 10
 PSEUDONYM_FIELDS: Final = ("encounter_id", "visit_id", "request_id")
 _RELATIVE_TOLERANCE: Final = 1e-9
+MIN_MESSAGES: Final = 20_000
+MIN_ENTITY_EVENTS: Final = 5_000
+# The log ends this long before now at the latest, clear of the contract's `future` check and of
+# every "last hour" and "due soon" window.
+END_CLEARANCE: Final = timedelta(minutes=30)
 
 
 def simulated_log(
@@ -41,20 +53,53 @@ def simulated_log(
     heartbeat_keep: int = HEARTBEAT_KEEP,
 ) -> list[Published]:
     """The simulator's events as they go on the wire, with most heartbeats thinned out."""
+    events = generate(registry, seed=seed, start=start, duration=duration)
+    return [_published(event) for event in _thinned(events, heartbeat_keep)]
+
+
+def fault_log(
+    registry: Registry,
+    *,
+    seed: int,
+    messages: int = MIN_MESSAGES,
+    entity_events: int = MIN_ENTITY_EVENTS,
+    heartbeat_keep: int = HEARTBEAT_KEEP,
+) -> list[Published]:
+    """The simulated alliance from yesterday morning on, until the log holds `messages` messages of
+    which `entity_events` are bed, visit or request events; it ends >= END_CLEARANCE before now."""
+    now = datetime.now(UTC)
+    start = past_morning(now)
+    latest = now - END_CLEARANCE
     log: list[Published] = []
+    entities = 0
+    last_at = start
+    for event in _thinned(
+        generate(registry, seed=seed, start=start, duration=latest - start), heartbeat_keep
+    ):
+        log.append(_published(event))
+        entities += event["type"] != "heartbeat"
+        last_at = datetime.fromisoformat(event["occurred_at"])
+        if len(log) >= messages and entities >= entity_events:
+            break
+    assert len(log) >= messages and entities >= entity_events, (
+        f"the simulator made only {len(log)} messages ({entities} entity events) by {latest}"
+    )
+    assert last_at <= latest, f"the log reaches {last_at}, less than {END_CLEARANCE} before now"
+    return log
+
+
+def _thinned(events: Iterable[dict[str, Any]], heartbeat_keep: int) -> Iterator[dict[str, Any]]:
     heartbeats = 0
-    for event in generate(registry, seed=seed, start=start, duration=duration):
+    for event in events:
         if event["type"] == "heartbeat":
             heartbeats += 1
             if heartbeats % heartbeat_keep:
                 continue
-        log.append(Published(feed_of_event(event), message_key(event).encode(), encode(event), None))
-    return log
+        yield event
 
 
-def recent_start(hours_ago: float = 6.0) -> datetime:
-    """A window start that keeps the log clear of the clock's boundaries (last hour, due-soon)."""
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours_ago)
+def _published(event: dict[str, Any]) -> Published:
+    return Published(feed_of_event(event), message_key(event).encode(), encode(event), None)
 
 
 def publish(settings: Settings, log: Iterable[Published]) -> int:
@@ -120,6 +165,21 @@ def _ids(message: Published) -> tuple[object, object]:
 
 def expected_now(log: list[Published], registry: Registry, settings: Settings) -> Expected:
     return expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+
+
+def settled_mismatches(
+    scrape: Callable[[], dict[SampleKey, float]],
+    log: list[Published],
+    registry: Registry,
+    settings: Settings,
+    *,
+    adjust: Callable[[Expected], Expected] = lambda expected: expected,
+) -> tuple[dict[SampleKey, float], list[str]]:
+    """A scrape and its `mismatches` with the reference (`adjust`ed), clear of clock boundaries."""
+    samples, expected = settled_scrape(
+        scrape, lambda now: expected_metrics(log, registry=registry, now=now, settings=settings)
+    )
+    return samples, mismatches(samples, adjust(expected))
 
 
 def checked_names() -> frozenset[str]:

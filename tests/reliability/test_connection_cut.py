@@ -1,20 +1,22 @@
 """Fault 3: the broker connection cut for 30 s by a TCP proxy between every client and tansu.
 
 tansu advertises the proxy's address, so the worker, `medalliance publish` and the test's own
-clients all go through it. During the cut `medalliance publish` must fail with one clear line (or
-succeed by retrying); after the restore the same worker process catches up by itself, the file
-is published again (dedupe makes that safe), and every contract metric equals the reference.
+clients all go through it. The cut lands while the worker is behind, by construction: the worker
+is stopped (SIGSTOP) while the second part is published and resumed once the cut is in place.
+During the cut `medalliance publish` must fail with one clear line (or succeed by retrying);
+after the restore the same worker process catches up by itself, the file is published again
+(dedupe makes that safe), and every contract metric equals the reference.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -24,10 +26,11 @@ from schemas.registry import Registry
 from streams.broker import EmbeddedBroker, ensure_topics, free_port
 from streams.metrics.catalog import EVENTS_DUPLICATE
 from tests.conftest import broker_settings
-from tests.reliability.harness import expected_now, handled, mismatches, recent_start, simulated_log
+from tests.reliability.harness import fault_log, handled, settled_mismatches
 from tests.support.proxy import TcpProxy
 from tests.support.reference import Published
-from tests.support.stack import PROJECT_ROOT, SampleKey, WorkerProcess, settings_env, total
+from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env, total
+from tests.support.wait import wait_until
 
 logger = logging.getLogger(__name__)
 CUT_SECONDS: Final = 30.0
@@ -64,7 +67,7 @@ def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
     assert settings.bootstrap_servers() == f"127.0.0.1:{proxy.port}"
     ensure_topics(settings)
     env = {**os.environ, **settings_env(settings)}
-    log = simulated_log(registry, seed=29, start=recent_start(), duration=timedelta(hours=3))
+    log = fault_log(registry, seed=29)
     third = len(log) // 3
     first, second, rest = (
         write_ndjson(tmp_path / f"{name}.ndjson", part)
@@ -75,10 +78,15 @@ def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
         assert publish_cli(env, first).returncode == 0
         worker.wait_consumed(third)
         pid = worker.process.pid  # type: ignore[union-attr]
-        assert publish_cli(env, second).returncode == 0
-        proxy.cut()  # while the worker is still working through the second part
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            assert publish_cli(env, second).returncode == 0
+            proxy.cut()
+        finally:
+            os.kill(pid, signal.SIGCONT)
         cut_at = time.monotonic()
         handled_at_cut = handled(worker.scrape())
+        assert handled_at_cut < 2 * third, "the worker had the second part before the cut"
         during = publish_cli(env, rest)
         assert during.returncode != 0 or f"published {len(log) - 2 * third} events" in during.stdout
         if during.returncode != 0:
@@ -92,15 +100,16 @@ def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
         # The third part again is a duplicate of nothing (the try during the cut sent nothing) or of
         # all of it (that try succeeded): the reference sees the log as actually published.
         published = log if during.returncode else log + log[2 * third :]
-        samples = worker.wait_consumed(len(published), timeout=120)
+        worker.wait_consumed(len(published), timeout=120)
         recovered = time.monotonic() - restored_at
+        samples, problems = settled_mismatches(worker.scrape, published, registry, settings)
         assert worker.process is not None and worker.process.pid == pid and worker.process.poll() is None
         logger.warning(
             "cut %.0f s at %d/%d handled: publish in the cut exited %d (%s); caught up %.1f s later",
             CUT_SECONDS, handled_at_cut, len(log), during.returncode, during.stderr.strip()[:160], recovered,
         )  # fmt: skip
         assert handled(samples) == len(published)
-        assert mismatches(samples, expected_now(published, registry, settings)) == []
+        assert problems == []
     finally:
         worker.stop()
 
@@ -117,19 +126,17 @@ def test_a_cut_in_the_middle_of_publish_is_retried_or_reported_and_a_rerun_compl
     settings = broker_settings(broker, "cut-publish")
     ensure_topics(settings)
     env = {**os.environ, **settings_env(settings)}
-    log = simulated_log(
-        registry, seed=31, start=recent_start(), duration=timedelta(hours=1), heartbeat_keep=2
-    )
+    log = fault_log(registry, seed=31, messages=15_000, entity_events=3_000, heartbeat_keep=2)
     path = write_ndjson(tmp_path / "all.ndjson", log)
     baseline = proxy.bytes_to_broker
     publishing = subprocess.Popen(
         [MEDALLIANCE, "publish", str(path)], env=env, cwd=PROJECT_ROOT, text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while proxy.bytes_to_broker - baseline < SENDING_BYTES and publishing.poll() is None:
-        assert time.monotonic() < deadline, "the publisher never started sending"
-        time.sleep(0.005)
+    wait_until(
+        lambda: proxy.bytes_to_broker - baseline >= SENDING_BYTES or publishing.poll() is not None,
+        timeout=60, interval=0.005, what="the publisher sending",
+    )  # fmt: skip
     assert publishing.poll() is None, "publish finished before the cut: make the file larger"
     proxy.cut()
     time.sleep(MID_PUBLISH_CUT_SECONDS)
@@ -140,9 +147,9 @@ def test_a_cut_in_the_middle_of_publish_is_retried_or_reported_and_a_rerun_compl
     assert publish_cli(env, path).returncode == 0  # the whole file again: dedupe absorbs what got through
     worker = WorkerProcess(settings, tmp_path, name="cut-publish").start().wait_ready()
     try:
-        samples = worker.wait_consumed(len(log), timeout=120)
-        samples = _when_settled(worker)
-        problems = mismatches(samples, expected_now(log, registry, settings))
+        worker.wait_consumed(len(log), timeout=120)
+        worker.wait_quiet(3.0)
+        samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
         duplicates = sum(total(samples, EVENTS_DUPLICATE.name).values())
         logger.warning(
             "cut %.0f s mid-publish: first run exited %d (%s); %d duplicates absorbed",
@@ -152,18 +159,3 @@ def test_a_cut_in_the_middle_of_publish_is_retried_or_reported_and_a_rerun_compl
         assert handled(samples) == len(log) + duplicates
     finally:
         worker.stop()
-
-
-def _when_settled(worker: WorkerProcess, quiet: float = 3.0, timeout: float = 60.0) -> dict[SampleKey, float]:
-    """A scrape once the handled count has not moved for `quiet` seconds."""
-    deadline = time.monotonic() + timeout
-    samples = worker.scrape()
-    last, since = handled(samples), time.monotonic()
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        samples = worker.scrape()
-        if handled(samples) != last:
-            last, since = handled(samples), time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return samples
-    raise TimeoutError("the worker kept handling messages")

@@ -11,7 +11,6 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 from typing import Final
 
@@ -24,16 +23,15 @@ from streams.metrics.catalog import SHARD_LABEL, STATE_KEYS
 from streams.settings import Settings
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
-    expected_now,
+    fault_log,
     handled,
     merged_scrape,
-    mismatches,
     publish,
-    recent_start,
-    simulated_log,
+    settled_mismatches,
 )
 from tests.support.reference import Published
 from tests.support.stack import SampleKey, WorkerProcess
+from tests.support.wait import wait_until
 
 logger = logging.getLogger(__name__)
 OwnedSet = set[tuple[str, str]]  # (feed, partition)
@@ -103,24 +101,23 @@ def wait_spread(workers: list[WorkerProcess], settings: Settings, timeout: float
     """Seconds until every live worker owns some partitions and together all of them, once each."""
     every = {(feed, str(p)) for feed in FEEDS for p in range(settings.partitions)}
     began = time.monotonic()
-    while time.monotonic() - began < timeout:
+
+    def spread() -> bool:
         owned = [_health_owned(worker) for worker in workers]
-        if all(owned) and set().union(*owned) == every and sum(map(len, owned)) == len(every):
-            return time.monotonic() - began
-        time.sleep(POLL_SECONDS)
-    raise TimeoutError(f"partitions not spread over {len(workers)} workers in {timeout} s")
+        return all(owned) and set().union(*owned) == every and sum(map(len, owned)) == len(every)
+
+    wait_until(spread, timeout=timeout, interval=POLL_SECONDS, what=f"partitions spread over {len(workers)}")
+    return time.monotonic() - began
 
 
 def wait_all_handled(
     workers: list[WorkerProcess], count: int, timeout: float = 120.0
 ) -> dict[SampleKey, float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def all_handled() -> dict[SampleKey, float] | None:
         samples = merged_scrape(workers)
-        if handled(samples) >= count:
-            return samples
-        time.sleep(0.5)
-    raise TimeoutError(f"workers did not handle {count} messages in {timeout} s")
+        return samples if handled(samples) >= count else None
+
+    return wait_until(all_handled, timeout=timeout, interval=0.5, what=f"workers handling {count} messages")
 
 
 def thirds(log: list[Published]) -> list[list[Published]]:
@@ -134,7 +131,7 @@ def test_added_and_removed_workers_export_each_partition_once_and_sum_to_the_tru
 ) -> None:
     settings = broker_settings(broker, f"rebalance-{time.monotonic_ns()}")
     ensure_topics(settings)
-    log = simulated_log(registry, seed=17, start=recent_start(), duration=timedelta(hours=3))
+    log = fault_log(registry, seed=17)
     first, second, third = thirds(log)
     one, two, three = (WorkerProcess(settings, tmp_path, name=f"w{i}") for i in (1, 2, 3))
     with OverlapWatch() as watch:
@@ -152,10 +149,15 @@ def test_added_and_removed_workers_export_each_partition_once_and_sum_to_the_tru
             removed_at = time.monotonic()
             publish(settings, third)
             removed = wait_spread([two, three], settings)
-            samples = wait_all_handled([two, three], len(log))
+            wait_all_handled([two, three], len(log))
             caught_up = time.monotonic() - removed_at
-            time.sleep(2 * POLL_SECONDS)
-            samples = merged_scrape([two, three])
+            rounds = watch.rounds
+            wait_until(
+                lambda: watch.rounds >= rounds + 2, timeout=30, what="two overlap-watch rounds at the end"
+            )
+            samples, problems = settled_mismatches(
+                lambda: merged_scrape([two, three]), log, registry, settings
+            )
         finally:
             for worker in (one, two, three):
                 worker.stop()
@@ -166,4 +168,4 @@ def test_added_and_removed_workers_export_each_partition_once_and_sum_to_the_tru
     assert watch.rounds > 20
     assert watch.overlaps == []
     assert handled(samples) == len(log)
-    assert mismatches(samples, expected_now(log, registry, settings)) == []
+    assert problems == []

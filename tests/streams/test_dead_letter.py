@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from streams.broker import ensure_topics
 from streams.dead_letter import parse_record, read_dead_letters, select
 from streams.settings import Settings
 from tests.support.stack import PROJECT_ROOT, WorkerProcess, produce, settings_env, total
+from tests.support.wait import wait_until
 
 NEW_FACILITY = "yx-thc-newtown"
 # The installed console script: `python -m streams.cli` loads streams.cli twice (as __main__ too), so
@@ -93,13 +93,13 @@ def _cli(settings: Settings, *args: str) -> str:
 
 
 def _wait_for(worker: WorkerProcess, predicate: Any, what: str, timeout: float = 60.0) -> dict[Any, float]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> dict[Any, float] | None:
         samples = worker.scrape()
-        if predicate(samples):
-            return samples
-        time.sleep(0.3)
-    raise TimeoutError(f"{what} not reached; log: {worker.log_tail()}")
+        return samples if predicate(samples) else None
+
+    return wait_until(
+        reached, timeout=timeout, interval=0.3, what=lambda: f"{what}; log: {worker.log_tail()}"
+    )
 
 
 def _count(samples: dict[Any, float], name: str, **labels: str) -> float:
@@ -157,12 +157,10 @@ def test_rejected_then_registry_fixed_then_replayed_counts_once(settings: Settin
 
 
 def _wait_for_log(worker: WorkerProcess, text: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in worker.log_path.read_text(errors="replace"):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{text!r} not in the worker log: {worker.log_tail()}")
+    wait_until(
+        lambda: text in worker.log_path.read_text(errors="replace"), timeout=timeout,
+        what=lambda: f"{text!r} in the worker log: {worker.log_tail()}",
+    )  # fmt: skip
 
 
 def test_replay_without_a_selection_is_a_usage_error(settings: Settings) -> None:

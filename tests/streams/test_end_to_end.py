@@ -1,7 +1,11 @@
 """End to end on the real broker: a seeded log with duplicates, reordering and malformed messages of
 every reason, consumed by a real worker process; every contract metric must equal the reference
 recomputed from the log (tests/support/reference.py), and every malformed message must be on the
-dead-letter topic with its reason."""
+dead-letter topic with its reason.
+
+The log ends now, so clock-dependent figures are live: visits after local midnight are put in at
+any hour (tests/support/clock.py), and each scrape is bracketed by two readings of the reference,
+taken again when a clock boundary fell between them."""
 
 from __future__ import annotations
 
@@ -23,8 +27,9 @@ from streams.settings import Settings
 from streams.simulate import generate
 from streams.simulate.faults import malformed_messages
 from streams.simulate.wire import encode, feed_of_event, message_key
-from tests.support.reference import Published, expected_metrics
-from tests.support.stack import SampleKey, WorkerProcess, produce, total
+from tests.support.clock import settled_scrape, visits_today, wait_past_midnight
+from tests.support.reference import Expected, Published, expected_metrics
+from tests.support.stack import SampleKey, WorkerProcess, committed_total, produce, total
 
 pytestmark = pytest.mark.slow
 
@@ -55,11 +60,13 @@ MIN_EVENTS = 20_000
 
 
 def build_log(registry: Registry, settings: Settings, now: datetime, *, seed: int) -> list[Published]:
-    """≥ 20,000 messages: simulated events, 2% exact and 0.5% altered duplicates, local reordering,
-    and ≥ 1% malformed messages covering every reject reason."""
+    """≥ 20,000 messages: simulated events up to now (with visits after local midnight at any
+    hour), 2% exact and 0.5% altered duplicates, local reordering, and ≥ 1% malformed messages
+    covering every reject reason."""
     rng = random.Random(seed)
     start, duration = now - timedelta(hours=14), timedelta(hours=13, minutes=50)
     generated = list(generate(registry, seed=seed, start=start, duration=duration))
+    generated += visits_today(registry, seed=seed, now=now)
     heartbeats = sum(1 for e in generated if e["type"] == "heartbeat")
     # A window holding a night has far fewer events (clinics closed, few admissions): keep more
     # heartbeats then, so that the log is as large whatever hour the suite runs at.
@@ -92,23 +99,28 @@ def publish(settings: Settings, log: list[Published]) -> int:
     return produce(settings, ((settings.topic(m.feed), m.key, m.value) for m in log))  # type: ignore[arg-type]
 
 
-def assert_metrics_match(samples: dict[SampleKey, float], expect_before: dict, expect_after: dict) -> None:
-    """Each series equals the reference at the scrape's start or end (clock-dependent gauges may
-    cross a boundary during the scrape); absent means 0."""
+def assert_metrics_match(samples: dict[SampleKey, float], expected: Expected) -> None:
+    """Each contract series equals the reference; absent means 0."""
     problems = []
     for name in CONTRACT:
         actual = {labels: value for labels, value in total(samples, name).items() if value}
-        for expected in (expect_before, expect_after):
-            wanted = {labels: value for (metric, labels), value in expected.items() if metric == name}
-            if set(actual) == set(wanted) and all(
-                math.isclose(actual[k], wanted[k], rel_tol=1e-9, abs_tol=1e-6) for k in actual
-            ):
-                break
-        else:
+        wanted = {labels: value for (metric, labels), value in expected.items() if metric == name}
+        if set(actual) != set(wanted) or not all(
+            math.isclose(actual[k], wanted[k], rel_tol=1e-9, abs_tol=1e-6) for k in actual
+        ):
             missing = {dict(k).__repr__(): v for k, v in wanted.items() if actual.get(k) != v}
             extra = {dict(k).__repr__(): v for k, v in actual.items() if wanted.get(k) != v}
             problems.append(f"{name}: expected {list(missing.items())[:4]} got {list(extra.items())[:4]}")
     assert not problems, "\n".join(problems)
+
+
+def visits_today_by_kind(expected: Expected) -> dict[str, float]:
+    kinds: dict[str, float] = {}
+    for (name, labels), value in expected.items():
+        if name == "medalliance_visits_today":
+            kind = dict(labels)["kind"]
+            kinds[kind] = kinds.get(kind, 0.0) + value
+    return kinds
 
 
 def dead_letters(settings: Settings, count: int, timeout: float = 60.0) -> list[dict]:
@@ -131,22 +143,22 @@ def dead_letters(settings: Settings, count: int, timeout: float = 60.0) -> list[
 def check_against_reference(
     worker: WorkerProcess, log: list[Published], registry: Registry, settings: Settings
 ) -> None:
-    samples = worker.wait_consumed(len(log), timeout=300)
-    before = datetime.now(UTC)
-    samples = worker.scrape()
-    after = datetime.now(UTC)
-    assert_metrics_match(
-        samples,
-        expected_metrics(log, registry=registry, now=before, settings=settings),
-        expected_metrics(log, registry=registry, now=after, settings=settings),
+    worker.wait_consumed(len(log), timeout=300)
+    samples, expected = settled_scrape(
+        worker.scrape, lambda now: expected_metrics(log, registry=registry, now=now, settings=settings)
     )
+    assert_metrics_match(samples, expected)
 
 
 def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
     registry: Registry, settings: Settings, tmp_path: Path
 ) -> None:
-    log = build_log(registry, settings, datetime.now(UTC), seed=11)
+    log = build_log(registry, settings, wait_past_midnight(), seed=11)
     assert len(log) >= MIN_EVENTS
+    today = visits_today_by_kind(
+        expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+    )
+    assert today.get("outpatient", 0) > 0 and today.get("emergency", 0) > 0, today
     bad = [m for m in log if m.reason]
     assert len(bad) >= len(log) // 100 and {m.reason for m in bad} == set(REJECT_REASONS)
     ensure_topics(settings)
@@ -168,14 +180,16 @@ def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
 def test_a_restart_mid_stream_keeps_the_metrics_true(
     registry: Registry, settings: Settings, tmp_path: Path
 ) -> None:
-    log = build_log(registry, settings, datetime.now(UTC), seed=12)
+    log = build_log(registry, settings, wait_past_midnight(), seed=12)
     ensure_topics(settings)
     worker = WorkerProcess(settings, tmp_path).start().wait_ready()
     try:
         half = len(log) // 2
         publish(settings, log[:half])
-        worker.wait_consumed(half // 3, timeout=120)  # stop while it is still consuming
+        worker.wait_consumed(half // 3, timeout=120)
         worker.stop()
+        # The premise: it stopped while still consuming (a stopping worker commits what it did).
+        assert committed_total(settings) < half, "the worker had finished the first half"
         publish(settings, log[half:])
         worker.start().wait_ready()
         check_against_reference(worker, log, registry, settings)

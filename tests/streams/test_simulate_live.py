@@ -24,11 +24,19 @@ def test_window_plan_ends_at_now() -> None:
     assert plain.start == plain.virtual_start == now
 
 
-def test_virtual_clock_never_passes_real_time() -> None:
-    now = datetime.now(UTC)
+def test_virtual_clock_runs_at_speed_until_it_meets_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = [1_800_000_000.0]  # a real clock the test moves by hand
+    monkeypatch.setattr(time, "time", lambda: real[0])
+    now = datetime.fromtimestamp(real[0], UTC)
     window = LiveWindow.plan(now, duration=timedelta(seconds=10), speed=1000, backdate=timedelta(0))
-    time.sleep(0.05)
-    assert window.now() <= time.time()
+    # 10 s at 1000x: the virtual clock starts 9.99 s behind and gains 0.999 s per real ms.
+    assert window.now() == pytest.approx(real[0] - 9.99)
+    real[0] += 0.005
+    assert window.now() == pytest.approx(real[0] - 9.99 + 0.005 * 999)
+    real[0] += 0.005  # 10 ms in: the virtual clock has reached real time (9.99 s gained)...
+    assert window.now() == pytest.approx(real[0])
+    real[0] += 60.0  # ...and from then on it is the real clock, never ahead of it
+    assert window.now() == real[0]
 
 
 def test_live_scenario_publishes_backdated_but_never_future_events(

@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from schemas.events import FEEDS
 from streams.broker import free_port
 from streams.settings import Settings
+from tests.support.wait import wait_until
 
 SampleKey = tuple[str, frozenset[tuple[str, str]]]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -86,32 +88,52 @@ class WorkerProcess:
     def wait_ready(self, timeout: float = 90.0, *, partitions: int | None = None) -> WorkerProcess:
         """Until the worker owns `partitions` per feed (default: all) with its tables recovered."""
         wanted = self.settings.partitions if partitions is None else partitions
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def ready() -> bool:
             self._check_alive()
             health = self.health()
-            if health and health["status"] == "ok":
-                owned = health["partitions"]
-                if all(len(owned[feed]) >= wanted for feed in owned):
-                    return self
-            time.sleep(0.5)
-        raise TimeoutError(f"worker not ready after {timeout} s; log: {self.log_tail()}")
+            return bool(health and health["status"] == "ok") and all(
+                len(owned) >= wanted
+                for owned in health["partitions"].values()  # type: ignore[index]
+            )
+
+        wait_until(ready, timeout=timeout, interval=0.5, what=lambda: f"worker ready; log: {self.log_tail()}")
+        return self
 
     def scrape(self) -> dict[SampleKey, float]:
         return parse_metrics(self.get("/metrics").decode())
 
     def wait_consumed(self, total_messages: int, timeout: float = 180.0) -> dict[SampleKey, float]:
         """Scrape until accepted + duplicate + rejected messages add up to `total_messages`."""
-        deadline = time.monotonic() + timeout
-        seen = -1.0
-        while time.monotonic() < deadline:
+        seen = [-1.0]
+
+        def consumed() -> dict[SampleKey, float] | None:
             self._check_alive()
             samples = self.scrape()
-            seen = handled_messages(samples)
-            if seen >= total_messages:
-                return samples
-            time.sleep(0.5)
-        raise TimeoutError(f"consumed {seen} of {total_messages} messages; log: {self.log_tail()}")
+            seen[0] = handled_messages(samples)
+            return samples if seen[0] >= total_messages else None
+
+        return wait_until(
+            consumed,
+            timeout=timeout,
+            interval=0.5,
+            what=lambda: f"consumed {seen[0]} of {total_messages} messages; log: {self.log_tail()}",
+        )
+
+    def wait_quiet(self, quiet: float, timeout: float = 60.0) -> dict[SampleKey, float]:
+        """A scrape once the handled-message count has not moved for `quiet` seconds."""
+        last = (handled_messages(self.scrape()), time.monotonic())
+
+        def settled() -> dict[SampleKey, float] | None:
+            nonlocal last
+            samples = self.scrape()
+            if handled_messages(samples) != last[0]:
+                last = (handled_messages(samples), time.monotonic())
+                return None
+            return samples if time.monotonic() - last[1] >= quiet else None
+
+        what = f"{quiet:g} s without a handled message"
+        return wait_until(settled, timeout=timeout, interval=0.5, what=what)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         process, self.process = self.process, None
@@ -181,3 +203,15 @@ def produce(settings: Settings, messages: Iterable[tuple[str, bytes | None, byte
     finally:
         producer.close(timeout=10)
     return count
+
+
+def committed_total(settings: Settings) -> int:
+    """The sum of the worker group's committed offsets over its source topics: how many source
+    messages the group has committed as done (a Faust app's id is its consumer group)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers())
+    try:
+        committed = admin.list_group_offsets(settings.app_id)[settings.app_id]
+    finally:
+        admin.close()
+    sources = {settings.topic(feed) for feed in FEEDS}
+    return sum(max(0, meta.offset) for tp, meta in committed.items() if tp.topic in sources)
