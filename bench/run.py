@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     region = scale_registry(county, LOG_SCALE)
     region_path = workdir / "region.yaml"
     region_path.write_text(dump_registry(region), encoding="utf-8")
-    with EmbeddedBroker(free_port(), log_dir=workdir) as broker, new_progress() as progress:
+    with EmbeddedBroker(free_port(), workdir=workdir) as broker, new_progress() as progress:
         run = stages.Run(args, broker.bootstrap, workdir, progress, region, region_path, county)
         log_start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=2)
         results["log"] = run.load_main_log(log_start)

@@ -24,6 +24,7 @@ import orjson
 from faust.streams import _current_event  # Faust routes a table write to the current event's partition
 
 from schemas.events import FEEDS, Feed
+from streams.broker import state_table
 from streams.codec import CODEC_NAME
 from streams.domain.dedupe import Markers
 from streams.domain.pipeline import (
@@ -121,7 +122,7 @@ def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) ->
 
 
 def _state_table(app: faust.App, feed: Feed, partitions: int) -> faust.types.TableT:
-    table = app.Table(f"{feed}-state", default=None, partitions=partitions, key_type=str)
+    table = app.Table(state_table(feed), default=None, partitions=partitions, key_type=str)
     # Faust derives serializers from key/value types; ours are plain JSON data, and orjson is faster.
     table.key_serializer = "json"  # type: ignore[attr-defined]
     table.value_serializer = CODEC_NAME  # type: ignore[attr-defined]

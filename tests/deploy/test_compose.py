@@ -16,7 +16,7 @@ import pytest
 import yaml
 from kafka import KafkaConsumer
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import Broker, free_port
 from streams.settings import ENV_PREFIX, Settings
 from tests.deploy.dockerfile import read_dockerfile
 from tests.deploy.manifests import COMPOSE_FILE, DEPLOY, PROJECT_ROOT, settings_env_names, settings_from_env
@@ -200,7 +200,7 @@ def test_grafana_datasource_reaches_the_compose_prometheus(services: dict[str, A
     assert urls and all(url == "http://prometheus:9090" for url in urls), urls
 
 
-def test_topics_command_creates_the_topics_for_real(services: dict[str, Any], broker: EmbeddedBroker) -> None:
+def test_topics_command_creates_the_topics_for_real(services: dict[str, Any], broker: Broker) -> None:
     topics = services["topics"]
     argv = topics["entrypoint"]
     assert argv[0] == "python"

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import Broker, free_port
 from streams.settings import ENV_PREFIX
+from tests.conftest import is_tansu
 from tests.deploy.dockerfile import dockerignore_excludes, read_dockerfile, read_dockerignore
 from tests.deploy.manifests import PROJECT_ROOT, settings_env_names, settings_from_env
 
@@ -83,7 +84,7 @@ def image_command(argv: list[str]) -> list[str]:
     return [resolved, *argv[1:]]
 
 
-def image_environment(broker: EmbeddedBroker, tmp_path: Path, web_port: int) -> dict[str, str]:
+def image_environment(broker: Broker, tmp_path: Path, web_port: int) -> dict[str, str]:
     """The Dockerfile's ENV, with the addresses this machine needs (loopback, free port, temp dir)."""
     prefix = f"img{web_port}"
     env = {**os.environ, **{k: v for k, v in DOCKERFILE.final.env.items() if k != "PATH"}}
@@ -91,7 +92,7 @@ def image_environment(broker: EmbeddedBroker, tmp_path: Path, web_port: int) -> 
         {
             "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
             "MEDALLIANCE_BROKER_URL": f"kafka://{broker.bootstrap}",
-            "MEDALLIANCE_BROKER_IS_TANSU": "true",
+            "MEDALLIANCE_BROKER_IS_TANSU": str(is_tansu(broker)).lower(),
             "MEDALLIANCE_WEB_HOST": "127.0.0.1",  # tests bind loopback only
             "MEDALLIANCE_WEB_PORT": str(web_port),
             "MEDALLIANCE_DATA_DIR": str(tmp_path / "data"),
@@ -123,7 +124,7 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 
 @pytest.mark.slow
-def test_entrypoint_and_cmd_serve_health_on_the_broker(broker: EmbeddedBroker, tmp_path: Path) -> None:
+def test_entrypoint_and_cmd_serve_health_on_the_broker(broker: Broker, tmp_path: Path) -> None:
     env = image_environment(broker, tmp_path, free_port())
     assert not healthcheck_passes(env), "the healthcheck must fail while no worker answers"
     log_path = tmp_path / "worker.log"

@@ -19,7 +19,7 @@ from typing import Any, Final
 import pytest
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics
+from streams.broker import Broker, ensure_topics
 from streams.metrics.catalog import EVENT_DELAY
 from streams.settings import Settings
 from streams.simulate import encode, generate
@@ -78,7 +78,7 @@ def wait_handled(worker: WorkerProcess, count: int, timeout: float = 60.0) -> fl
 
 @pytest.mark.slow
 def test_ten_times_the_normal_rate_is_all_processed_and_delay_recovers(
-    broker: EmbeddedBroker, registry: Registry, tmp_path: Path
+    broker: Broker, registry: Registry, tmp_path: Path
 ) -> None:
     settings = broker_settings(broker, f"burst-{time.monotonic_ns()}")
     ensure_topics(settings)

@@ -1,6 +1,6 @@
-"""Fault 3: the broker connection cut for 30 s by a TCP proxy between every client and tansu.
+"""Fault 3: the broker connection cut for 30 s by a TCP proxy between every client and Kafka.
 
-tansu advertises the proxy's address, so the worker, `medalliance publish` and the test's own
+Kafka advertises the proxy's address, so the worker, `medalliance publish` and the test's own
 clients all go through it. The cut lands while the worker is behind, by construction: the worker
 is stopped (SIGSTOP) while the second part is published and resumed once the cut is in place.
 During the cut `medalliance publish` must fail with one clear line (or succeed by retrying);
@@ -23,9 +23,10 @@ from typing import Final
 import pytest
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics, free_port
+from streams.broker import ensure_topics, free_port
+from streams.kafka_broker import KafkaBroker
 from streams.metrics.catalog import EVENTS_DUPLICATE
-from tests.conftest import broker_settings
+from tests.conftest import broker_settings, kafka_broker
 from tests.reliability.harness import fault_log, handled, settled_mismatches
 from tests.support.proxy import TcpProxy
 from tests.support.reference import Published
@@ -38,10 +39,10 @@ MEDALLIANCE: Final = str(Path(sys.executable).parent / "medalliance")
 
 
 @pytest.fixture
-def proxied_broker(tmp_path: Path) -> Iterator[tuple[EmbeddedBroker, TcpProxy]]:
+def proxied_broker(tmp_path: Path) -> Iterator[tuple[KafkaBroker, TcpProxy]]:
     broker_port = free_port()
     with TcpProxy(broker_port) as proxy:
-        broker = EmbeddedBroker(broker_port, advertised_port=proxy.port, log_dir=tmp_path)
+        broker = kafka_broker(tmp_path / "kafka", port=broker_port, advertised_port=proxy.port)
         with broker:
             yield broker, proxy
 
@@ -60,7 +61,7 @@ def publish_cli(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[
 
 @pytest.mark.slow
 def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
-    proxied_broker: tuple[EmbeddedBroker, TcpProxy], registry: Registry, tmp_path: Path
+    proxied_broker: tuple[KafkaBroker, TcpProxy], registry: Registry, tmp_path: Path
 ) -> None:
     broker, proxy = proxied_broker
     settings = broker_settings(broker, "cut")
@@ -120,7 +121,7 @@ SENDING_BYTES: Final = 256 * 1024  # the publisher is past its set-up and sendin
 
 @pytest.mark.slow
 def test_a_cut_in_the_middle_of_publish_is_retried_or_reported_and_a_rerun_completes(
-    proxied_broker: tuple[EmbeddedBroker, TcpProxy], registry: Registry, tmp_path: Path
+    proxied_broker: tuple[KafkaBroker, TcpProxy], registry: Registry, tmp_path: Path
 ) -> None:
     broker, proxy = proxied_broker
     settings = broker_settings(broker, "cut-publish")

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics
+from streams.broker import Broker, ensure_topics
 from streams.dead_letter import read_dead_letters
 from tests.conftest import broker_settings
 from tests.reliability.harness import fault_log, pseudonyms_of, publish, settled_mismatches
@@ -120,7 +120,7 @@ def listening_addresses(port: int) -> set[str]:
 
 @pytest.mark.slow
 def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_ones_counted(
-    broker: EmbeddedBroker, registry: Registry, tmp_path: Path
+    broker: Broker, registry: Registry, tmp_path: Path
 ) -> None:
     settings_ = broker_settings(broker, f"hostile-{datetime.now(UTC).timestamp():.0f}")
     ensure_topics(settings_)

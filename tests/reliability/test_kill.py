@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics
+from streams.broker import Broker, ensure_topics
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
     fault_log,
@@ -37,7 +37,7 @@ QUIET_SECONDS = 3.0
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["memory", "rocksdb"])
 def test_kill_9_mid_stream_then_restart_loses_and_doubles_nothing(
-    broker: EmbeddedBroker, registry: Registry, tmp_path: Path, store: str
+    broker: Broker, registry: Registry, tmp_path: Path, store: str
 ) -> None:
     settings = broker_settings(broker, f"kill-{store}-{time.monotonic_ns()}", store=store)
     ensure_topics(settings)

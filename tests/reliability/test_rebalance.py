@@ -18,7 +18,7 @@ import pytest
 
 from schemas.events import FEEDS
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics
+from streams.broker import Broker, ensure_topics
 from streams.metrics.catalog import SHARD_LABEL, STATE_KEYS
 from streams.settings import Settings
 from tests.conftest import broker_settings
@@ -50,13 +50,17 @@ def owned_series(samples: dict[SampleKey, float]) -> OwnedSet:
 
 class OverlapWatch:
     """Scrapes every live worker at the same moment, over and over; records any partition exported
-    by two workers in one round."""
+    by two workers in one round.
+
+    It paces itself with `time.sleep` and a flag, not `Event.wait(timeout)` or a timed `join`: under
+    libfaketime (docs/reliability.md) a timed lock wait takes the faked monotonic deadline for a
+    real one and blocks for the whole offset, while `sleep` is relative."""
 
     def __init__(self) -> None:
         self.workers: list[WorkerProcess] = []
         self.overlaps: list[str] = []
         self.rounds = 0
-        self._stop = threading.Event()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._pool = ThreadPoolExecutor(max_workers=4)
 
@@ -65,12 +69,13 @@ class OverlapWatch:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+        self._stopping = True
+        self._thread.join()  # one round at most: every scrape has its own timeout
         self._pool.shutdown()
 
     def _run(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
+        while not self._stopping:
+            time.sleep(POLL_SECONDS)
             workers = list(self.workers)
             scrapes = list(self._pool.map(_owned_or_none, workers))
             seen: dict[tuple[str, str], str] = {}
@@ -127,7 +132,7 @@ def thirds(log: list[Published]) -> list[list[Published]]:
 
 @pytest.mark.slow
 def test_added_and_removed_workers_export_each_partition_once_and_sum_to_the_truth(
-    broker: EmbeddedBroker, registry: Registry, tmp_path: Path
+    broker: Broker, registry: Registry, tmp_path: Path
 ) -> None:
     settings = broker_settings(broker, f"rebalance-{time.monotonic_ns()}")
     ensure_topics(settings)

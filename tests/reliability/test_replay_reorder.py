@@ -17,7 +17,7 @@ from typing import Final
 import pytest
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, ensure_topics
+from streams.broker import Broker, ensure_topics
 from streams.metrics.catalog import EVENTS_DUPLICATE
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
@@ -35,7 +35,7 @@ SEED: Final = 23
 
 @pytest.mark.slow
 def test_log_published_twice_or_shuffled_per_key_gives_the_same_numbers(
-    broker: EmbeddedBroker, registry: Registry, tmp_path: Path
+    broker: Broker, registry: Registry, tmp_path: Path
 ) -> None:
     stamp = time.monotonic_ns()
     twice_settings = broker_settings(broker, f"twice-{stamp}")

@@ -8,9 +8,9 @@ import asyncio
 import aiokafka
 from faust.types import TP
 
-from streams.broker import EmbeddedBroker, ensure_topics
-from streams.settings import Settings
+from streams.broker import EmbeddedBroker, ensure_topics, free_port
 from streams.tansu import true_end_offsets
+from tests.conftest import broker_settings
 
 
 async def _ends(bootstrap: str, topic: str, records: dict[int, int]) -> tuple[dict[TP, int], dict[TP, int]]:
@@ -34,9 +34,9 @@ async def _ends(bootstrap: str, topic: str, records: dict[int, int]) -> tuple[di
     return listed, await true_end_offsets(listed, bootstrap_servers=bootstrap)
 
 
-def test_fetched_high_water_is_the_true_end_where_list_offsets_is_short(
-    broker: EmbeddedBroker, settings: Settings
-) -> None:
+def test_fetched_high_water_is_the_true_end_where_list_offsets_is_short(tansu: EmbeddedBroker) -> None:
+    broker = tansu
+    settings = broker_settings(tansu, f"t{free_port()}-true-end")
     ensure_topics(settings)
     topic = settings.topic("beds")  # created with its partitions (≥ 4), empty
     records = {0: 5, 1: 1, 2: 0, 3: 17}  # one batch each; partition 2 stays empty

@@ -1,5 +1,6 @@
 """`make demo`'s command, `medalliance up`: starts, serves contract metrics within 60 s, stops
-cleanly on SIGTERM with no process left behind."""
+cleanly on SIGTERM with no process left behind — on each embedded broker (Apache Kafka, and
+tansu, the fallback of machines without Java), the worker reporting the kind it runs on."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.broker import free_port
+from tests.conftest import KAFKA_LIB_DIR
 from tests.support.stack import PROJECT_ROOT, parse_metrics
 
 pytestmark = pytest.mark.slow
@@ -44,12 +46,15 @@ def _contract_metrics(url: str) -> dict:
         return {}
 
 
-def test_up_serves_metrics_within_60_s_and_leaves_no_orphans(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["kafka", "tansu"])
+def test_up_serves_metrics_within_60_s_and_leaves_no_orphans(tmp_path: Path, kind: str) -> None:
     app_id = f"up-{uuid.uuid4().hex[:8]}"
     web_port = free_port()
     env = {
         **os.environ,
         _MARKER: app_id,
+        "MEDALLIANCE_EMBEDDED_BROKER": kind,
+        "MEDALLIANCE_KAFKA_LIB_DIR": str(KAFKA_LIB_DIR),
         "MEDALLIANCE_EMBEDDED_BROKER_PORT": str(free_port()),
         "MEDALLIANCE_WEB_PORT": str(web_port),
         "MEDALLIANCE_PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
@@ -78,6 +83,8 @@ def test_up_serves_metrics_within_60_s_and_leaves_no_orphans(tmp_path: Path) -> 
             f"no accepted event after {first_metric:.0f} s"
         )
         assert any(name == "medalliance_facility_info" for name, _ in samples)
+        brokers = {dict(labels)["broker"] for name, labels in samples if name == "medalliance_worker_info"}
+        assert brokers == {kind}
         print(f"seconds from `medalliance up` to the first metric: {first_metric:.1f}")
         assert len(_processes_with(f"{_MARKER}={app_id}")) >= 3  # broker, worker, simulator (+ more)
     finally:

@@ -5,8 +5,8 @@
     ...     proxy.restore()    # accepts and forwards again
 
 It runs its own asyncio loop in a daemon thread, so tests and subprocesses (workers, publishers)
-talk to it like to any broker. Start tansu with `--advertised-listener-url` = the proxy's address
-(`EmbeddedBroker(port, advertised_port=proxy.port)`), or Kafka clients would learn the broker's
+talk to it like to any broker. Start the broker advertising the proxy's address
+(`KafkaBroker(port, advertised_port=proxy.port, ...)`), or Kafka clients would learn the broker's
 real address from the first metadata response and bypass the proxy.
 """
 

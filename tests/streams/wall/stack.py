@@ -34,7 +34,7 @@ from dashboards.alerts.prometheus_rules import (
 )
 from schemas.events import TYPE_FEED
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker, free_port, wait_for_port
+from streams.broker import Broker, free_port, wait_for_port
 from streams.prometheus import PrometheusProcess
 from streams.publish import publish_events
 from streams.settings import Settings
@@ -91,7 +91,7 @@ class WallStack:
         return f"http://127.0.0.1:{self.wall_port}/"
 
     @classmethod
-    def start(cls, broker: EmbeddedBroker, registry: Registry, workdir: Path) -> WallStack:
+    def start(cls, broker: Broker, registry: Registry, workdir: Path) -> WallStack:
         settings = broker_settings(broker, f"t{free_port()}-wall")
         worker = WorkerProcess(settings, workdir).start()
         rules = workdir / "prometheus" / RULES_DIR

@@ -25,7 +25,7 @@ from urllib.request import urlopen
 import pytest
 
 from schemas.registry import Registry
-from streams.broker import EmbeddedBroker
+from streams.broker import Broker
 from tests.streams.wall.browser import Chromium, Page, chromium_binary
 from tests.streams.wall.stack import SILENT_FACILITY, WallStack, last_seen_by_feed
 from tests.support.stack import PROJECT_ROOT
@@ -95,7 +95,7 @@ TIMING = """(() => {
 
 @pytest.fixture(scope="module")
 def stack(
-    broker: EmbeddedBroker, registry: Registry, tmp_path_factory: pytest.TempPathFactory
+    broker: Broker, registry: Registry, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WallStack]:
     running = WallStack.start(broker, registry, tmp_path_factory.mktemp("wall-stack"))
     try:
