@@ -55,9 +55,10 @@ kafka-jars:
 	  echo "no $$missing here: the demo runs on tansu instead of Apache Kafka"; exit 0; \
 	fi; \
 	echo "fetching Apache Kafka's jars with Maven into $(KAFKA_LIB)"; \
-	rm -rf $(KAFKA_LIB) && \
-	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
-	  -DoutputDirectory=$(CURDIR)/$(KAFKA_LIB) && touch $(KAFKA_STAMP)
+	rm -rf $(KAFKA_LIB) && mkdir -p $(KAFKA_LIB) && \
+	if mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	  -DoutputDirectory=$(CURDIR)/$(KAFKA_LIB) > $(KAFKA_LIB)/../mvn.log 2>&1; then touch $(KAFKA_STAMP); \
+	else tail -20 $(KAFKA_LIB)/../mvn.log; echo "fetching Apache Kafka failed: see $(KAFKA_LIB)/../mvn.log"; exit 2; fi
 
 generate: setup
 	$(BIN)/medalliance generate

@@ -61,6 +61,10 @@ class ManagedProcess:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def cwd(self) -> Path:
+        """Where the command runs (its work dir, unless it needs another)."""
+        return self.workdir
+
     def environment(self) -> Mapping[str, str] | None:
         """The child's environment (None: this process's)."""
         return None
@@ -79,7 +83,7 @@ class ManagedProcess:
                 self.command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=self.workdir,
+                cwd=self.cwd(),
                 env=self.environment(),
                 start_new_session=True,  # its own process group: stop() reaches its children
             )

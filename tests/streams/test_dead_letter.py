@@ -129,7 +129,7 @@ def test_rejected_then_registry_fixed_then_replayed_counts_once(settings: Settin
 
         _registry_with_new_facility(registry_path)
         assert NEW_FACILITY in load_registry(registry_path).facilities
-        os.kill(worker.process.pid, signal.SIGHUP)  # type: ignore[union-attr]
+        os.kill(worker.pid, signal.SIGHUP)  # type: ignore[arg-type]
         _wait_for_log(worker, "registry reloaded")
 
         assert f"replayed {len(events)}" in _cli(settings, "replay", "--reason", "unknown_facility")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -25,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import FEEDS
 from streams.broker import free_port
+from streams.process import ManagedProcess
 from streams.settings import Settings
 from tests.support.wait import wait_until
 
@@ -45,35 +44,34 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-class WorkerProcess:
-    """`medalliance worker` as a child process with its own web port and data dir."""
+class WorkerProcess(ManagedProcess):
+    """`medalliance worker` as a child process with its own web port and data dir; `start` does not
+    wait (`wait_ready` does), and it can be started again after a stop, logging to the same file."""
+
+    stop_timeout = 30.0  # a graceful Faust shutdown commits and closes its tables
 
     def __init__(
         self, settings: Settings, workdir: Path, *, web_port: int | None = None, name: str = "worker"
     ):
+        super().__init__(workdir=workdir)
+        self.name = name
         self.web_port = web_port or free_port()
         self.settings = settings.model_copy(
             update={"web_port": self.web_port, "data_dir": workdir / f"{name}-data"}
         )
-        self.log_path = workdir / f"{name}.log"
-        self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
-    def start(self) -> WorkerProcess:
-        env = {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"],
-                env=env,
-                cwd=PROJECT_ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "streams.cli", "worker"]
+
+    def cwd(self) -> Path:
+        return PROJECT_ROOT
+
+    def environment(self) -> dict[str, str]:
+        return {**os.environ, **settings_env(self.settings), "PYTHONUNBUFFERED": "1"}
 
     def get(self, path: str, timeout: float = 10.0) -> bytes:
         with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
@@ -135,22 +133,9 @@ class WorkerProcess:
         what = f"{quiet:g} s without a handled message"
         return wait_until(settled, timeout=timeout, interval=0.5, what=what)
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        process, self.process = self.process, None
-        if process is None:
-            return None
-        if process.poll() is None:
-            os.killpg(process.pid, sig)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        return process.returncode
-
     def _check_alive(self) -> None:
-        if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(f"worker exited with {self.process.returncode}; log: {self.log_tail()}")
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(f"worker exited with {self._process.returncode}; log: {self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         try:

@@ -17,16 +17,15 @@ import asyncio
 import base64
 import itertools
 import json
-import os
 import shutil
-import signal
-import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
 
 import aiohttp
+
+from streams.process import ManagedProcess, ProcessError
 
 CHROMIUM_FLAGS: Final = (
     "--headless",
@@ -121,13 +120,46 @@ class Page:
         return path
 
 
+class ChromiumProcess(ManagedProcess):
+    """Headless Chromium with a profile in its work dir; ready once it has written its DevTools port."""
+
+    name = "chromium"
+    start_timeout = _START_TIMEOUT
+
+    @property
+    def profile(self) -> Path:
+        return self.workdir / "chromium-profile"
+
+    @property
+    def marker(self) -> Path:
+        return self.profile / "DevToolsActivePort"
+
+    def prepare(self) -> None:
+        if chromium_binary() is None:
+            raise ProcessError(
+                "chromium is not installed: run `make test`'s set-up (Debian package chromium)"
+            )
+        self.profile.mkdir(parents=True, exist_ok=True)
+        self.marker.unlink(missing_ok=True)  # a reused profile's old port
+
+    def command(self) -> list[str]:
+        return [str(chromium_binary()), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"]
+
+    def ready(self) -> bool:
+        lines = self.marker.read_text().split("\n") if self.marker.exists() else []
+        return len(lines) >= 2 and bool(lines[1])
+
+    def devtools_url(self) -> str:
+        port, path = self.marker.read_text().split("\n")[:2]
+        return f"ws://127.0.0.1:{port.strip()}{path.strip()}"
+
+
 class Chromium:
-    """A headless Chromium process with a fresh profile, stopped with its process group."""
+    """A headless Chromium process with a fresh profile, driven over its DevTools socket."""
 
     def __init__(self, workdir: Path) -> None:
-        self.profile = workdir / "chromium-profile"
-        self.log_path = workdir / "chromium.log"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._browser = ChromiumProcess(workdir=workdir)
+        self.log_path = self._browser.log_path
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -137,39 +169,15 @@ class Chromium:
         self.pages: dict[str, Page] = {}
 
     async def __aenter__(self) -> Chromium:
-        binary = chromium_binary()
-        if binary is None:
-            raise RuntimeError(
-                "chromium is not installed: run `make test`'s set-up (Debian package chromium)"
-            )
-        self.profile.mkdir(parents=True, exist_ok=True)
-        (self.profile / "DevToolsActivePort").unlink(missing_ok=True)  # a reused profile's old port
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                [binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+        self._browser.start()  # blocks until the DevTools port is written: a second or two
         try:
-            ws_url = await self._devtools_url()
             self._session = aiohttp.ClientSession()
-            self._ws = await self._session.ws_connect(ws_url, max_msg_size=0)
+            self._ws = await self._session.ws_connect(self._browser.devtools_url(), max_msg_size=0)
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
         self._reader = asyncio.create_task(self._read())
         return self
-
-    async def _devtools_url(self) -> str:
-        marker = self.profile / "DevToolsActivePort"
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"chromium exited: {self.log_path.read_text(errors='replace')[-2000:]}")
-            lines = marker.read_text().split("\n") if marker.exists() else []
-            if len(lines) >= 2 and lines[1]:
-                return f"ws://127.0.0.1:{lines[0].strip()}{lines[1].strip()}"
-            await asyncio.sleep(0.05)
-        raise TimeoutError("chromium did not open its DevTools port")
 
     async def _read(self) -> None:
         assert self._ws is not None
@@ -231,11 +239,4 @@ class Chromium:
             self._reader.cancel()
         if self._session is not None:
             await self._session.close()
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=5)
+        self._browser.stop()
