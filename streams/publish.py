@@ -4,8 +4,10 @@
     >>> report = publish_events(settings, [("beds", b"{")])  # raw bytes, as-is, to a feed topic
     >>> report.published, report.rate
 
-Transient disconnects are retried; a broker that does not answer within ~10 s raises
-BrokerError with one readable line.
+A broker that is away — not answering at the start, or failing sends with a retriable error
+mid-run (a restart, a cut) — is waited for up to MEDALLIANCE_PUBLISH_DEADLINE_SECONDS, re-sending
+with backoff; past that, BrokerError with one readable line. Re-publishing a file is safe: the
+worker counts what got through twice as duplicates.
 """
 
 from __future__ import annotations
@@ -32,11 +34,12 @@ from streams.simulate.wire import encode, route
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT: Final = 10.0
+CONNECT_TIMEOUT: Final = 10.0  # one request's timeout; the whole wait is the publish deadline
+_FIRST_BACKOFF: Final = 0.5
+_MAX_BACKOFF: Final = 5.0
 _LINGER_MS: Final = 5  # a little batching without delaying a live feed noticeably
 _MAX_BATCH_BYTES: Final = 256 * 1024
 _IN_FLIGHT: Final = 5000  # sends awaited together; bounds memory on big files
-_SEND_ATTEMPTS: Final = 4
 _RETRIABLE: Final = (KafkaConnectionError, RequestTimedOutError, KafkaTimeoutError)
 Message = tuple[str, bytes | None, bytes]  # topic, key, value
 
@@ -108,11 +111,16 @@ def broker_reachable(servers: str, timeout: float) -> bool:
         time.sleep(0.5)
 
 
-def _unreachable(servers: str) -> str:
+def _unreachable(servers: str, seconds: float) -> str:
     return (
-        f"no Kafka broker answers at {servers} within {CONNECT_TIMEOUT:.0f} s: start one "
-        "(`medalliance up`) or check MEDALLIANCE_BROKER_URL"
+        f"no Kafka broker answers at {servers} within {seconds:g} s: start one (`medalliance up`) "
+        "or check MEDALLIANCE_BROKER_URL (MEDALLIANCE_PUBLISH_DEADLINE_SECONDS waits longer)"
     )
+
+
+def _retriable(error: BaseException) -> bool:
+    """aiokafka marks the errors a retry can cure (NodeNotReady, NotLeader, timeouts...)."""
+    return isinstance(error, _RETRIABLE) or bool(getattr(error, "retriable", False))
 
 
 def quiet_client_logs() -> None:
@@ -134,8 +142,9 @@ class Publisher:
 
     async def __aenter__(self) -> Publisher:
         servers = self._settings.bootstrap_servers()
-        if not await asyncio.to_thread(broker_reachable, servers, CONNECT_TIMEOUT):
-            raise BrokerError(_unreachable(servers))
+        deadline = self._settings.publish_deadline_seconds
+        if not await asyncio.to_thread(broker_reachable, servers, deadline):
+            raise BrokerError(_unreachable(servers, deadline))
         if self._create_topics:
             # tansu auto-creates 4 partitions on first touch: create the topics properly first.
             await asyncio.to_thread(ensure_topics, self._settings, timeout=CONNECT_TIMEOUT)
@@ -152,44 +161,62 @@ class Publisher:
             await asyncio.wait_for(producer.start(), CONNECT_TIMEOUT)
         except (KafkaError, OSError, TimeoutError):
             await producer.stop()
-            raise BrokerError(_unreachable(servers)) from None
+            raise BrokerError(_unreachable(servers, CONNECT_TIMEOUT)) from None
         self._producer = producer
         self._started = time.monotonic()
         return self
 
     async def send(self, message: Message, *, event_type: str = "raw") -> None:
         assert self._producer is not None, "use Publisher as an async context manager"
-        topic, key, value = message
-        future = await self._producer.send(topic, value, key=key)
-        self._pending.append((future, message))
+        self._pending.append((await self._sent(message), message))
         self.report.by_type[event_type] += 1
         if len(self._pending) >= _IN_FLIGHT:
             await self.flush()
 
+    async def _sent(self, message: Message) -> asyncio.Future[Any]:
+        """The delivery future of `message`; a send refused at once (no metadata while the broker
+        is away) is a future that failed, retried like any other."""
+        assert self._producer is not None, "use Publisher as an async context manager"
+        topic, key, value = message
+        try:
+            return await self._producer.send(topic, value, key=key)
+        except KafkaError as exc:
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(exc)
+            return failed
+
     async def flush(self) -> None:
-        """Wait for every pending send; re-send those that failed transiently."""
+        """Wait for every pending send; re-send those that failed transiently, with backoff, until
+        the publish deadline (counted from the first failure)."""
         pending, self._pending = self._pending, []
-        for attempt in range(1, _SEND_ATTEMPTS + 1):
+        give_up_at: float | None = None
+        pause, attempt = _FIRST_BACKOFF, 0
+        while True:
+            attempt += 1
             results = await asyncio.gather(*(future for future, _ in pending), return_exceptions=True)
             failed = [
-                (item, result)
-                for item, result in zip(pending, results, strict=True)
+                message
+                for (_, message), result in zip(pending, results, strict=True)
                 if isinstance(result, BaseException)
             ]
+            errors = [result for result in results if isinstance(result, BaseException)]
             for (_, (topic, _key, _value)), result in zip(pending, results, strict=True):
                 if not isinstance(result, BaseException):
                     self.report.by_topic[topic] += 1
             if not failed:
                 return
-            fatal = [r for _, r in failed if not isinstance(r, _RETRIABLE)]
-            if fatal or attempt == _SEND_ATTEMPTS:
+            now = time.monotonic()
+            give_up_at = give_up_at or now + self._settings.publish_deadline_seconds
+            fatal = [error for error in errors if not _retriable(error)]
+            if fatal or now >= give_up_at:
                 raise BrokerError(
-                    f"publishing failed after {attempt} attempts: {(fatal or [failed[0][1]])[0]!r}"
+                    f"publishing failed after {attempt} attempts: {(fatal or errors)[0]!r}; "
+                    "publishing the file again is safe"
                 )
             logger.warning("transient publish failure count=%d attempt=%d; retrying", len(failed), attempt)
-            await asyncio.sleep(0.5 * attempt)
-            assert self._producer is not None
-            pending = [(await self._producer.send(t, v, key=k), (t, k, v)) for (_, (t, k, v)), _ in failed]
+            await asyncio.sleep(min(pause, give_up_at - now))
+            pause = min(2 * pause, _MAX_BACKOFF)
+            pending = [(await self._sent(message), message) for message in failed]
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
         1, ge=1, le=7, description="MEDALLIANCE_REPLICATION_FACTOR: of the topics the service creates"
     )
 
+    publish_deadline_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="MEDALLIANCE_PUBLISH_DEADLINE_SECONDS: how long `publish` and `simulate` wait for a "
+        "broker that is away (connecting, or re-sending with backoff from 0.5 s doubling to 5 s)",
+    )
     app_id: str = Field("medalliance", description="MEDALLIANCE_APP_ID: Faust app id = consumer group")
     web_host: str = Field("127.0.0.1", description="MEDALLIANCE_WEB_HOST: the worker's web bind address")
     web_port: Port = Field(6066, description="MEDALLIANCE_WEB_PORT: /metrics, /api/requests/open, /health")

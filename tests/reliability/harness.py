@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
@@ -30,7 +33,7 @@ from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
 from tests.support.clock import past_morning, settled_scrape
 from tests.support.reference import Expected, Published, expected_metrics
-from tests.support.stack import SampleKey, WorkerProcess, handled_messages, produce, total
+from tests.support.stack import PROJECT_ROOT, SampleKey, WorkerProcess, handled_messages, produce, total
 
 # The simulator sends a heartbeat per facility and feed every minute (93% of its traffic); the tests
 # keep one in HEARTBEAT_KEEP so that bed, visit and request events make up most of the log.
@@ -42,6 +45,7 @@ MIN_ENTITY_EVENTS: Final = 5_000
 # The log ends this long before now at the latest, clear of the contract's `future` check and of
 # every "last hour" and "due soon" window.
 END_CLEARANCE: Final = timedelta(minutes=30)
+MEDALLIANCE: Final = str(Path(sys.executable).parent / "medalliance")
 
 
 def simulated_log(
@@ -100,6 +104,18 @@ def _thinned(events: Iterable[dict[str, Any]], heartbeat_keep: int) -> Iterator[
 
 def _published(event: dict[str, Any]) -> Published:
     return Published(feed_of_event(event), message_key(event).encode(), encode(event), None)
+
+
+def write_ndjson(path: Path, log: list[Published]) -> Path:
+    path.write_bytes(b"".join(message.value + b"\n" for message in log))
+    return path
+
+
+def publish_cli(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MEDALLIANCE, "publish", str(path)],
+        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 def publish(settings: Settings, log: Iterable[Published]) -> int:

@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,15 +26,20 @@ from streams.broker import ensure_topics, free_port
 from streams.kafka_broker import KafkaBroker
 from streams.metrics.catalog import EVENTS_DUPLICATE
 from tests.conftest import broker_settings, kafka_broker
-from tests.reliability.harness import fault_log, handled, settled_mismatches
+from tests.reliability.harness import (
+    MEDALLIANCE,
+    fault_log,
+    handled,
+    publish_cli,
+    settled_mismatches,
+    write_ndjson,
+)
 from tests.support.proxy import TcpProxy
-from tests.support.reference import Published
 from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env, total
 from tests.support.wait import wait_until
 
 logger = logging.getLogger(__name__)
 CUT_SECONDS: Final = 30.0
-MEDALLIANCE: Final = str(Path(sys.executable).parent / "medalliance")
 
 
 @pytest.fixture
@@ -45,18 +49,6 @@ def proxied_broker(tmp_path: Path) -> Iterator[tuple[KafkaBroker, TcpProxy]]:
         broker = kafka_broker(tmp_path / "kafka", port=broker_port, advertised_port=proxy.port)
         with broker:
             yield broker, proxy
-
-
-def write_ndjson(path: Path, log: list[Published]) -> Path:
-    path.write_bytes(b"".join(message.value + b"\n" for message in log))
-    return path
-
-
-def publish_cli(env: dict[str, str], path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MEDALLIANCE, "publish", str(path)],
-        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -89,7 +81,9 @@ def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
         cut_at = time.monotonic()
         handled_at_cut = handled(worker.scrape())
         assert handled_at_cut < 2 * third, "the worker had the second part before the cut"
-        during = publish_cli(env, rest)
+        # A deadline shorter than the cut: this run gives up, one line (the broker-kill test has
+        # publish wait an outage out).
+        during = publish_cli({**env, "MEDALLIANCE_PUBLISH_DEADLINE_SECONDS": "10"}, rest)
         assert during.returncode != 0 or f"published {len(log) - 2 * third} events" in during.stdout
         if during.returncode != 0:
             message = during.stderr.strip().splitlines()

@@ -144,13 +144,14 @@ def test_unreachable_broker_is_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MEDALLIANCE_BROKER_URL", f"kafka://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MEDALLIANCE_PUBLISH_DEADLINE_SECONDS", "5")
     path = tmp_path / "one.ndjson"
     path.write_text("\n")
     started = time.monotonic()
     assert main(["publish", str(path)]) == 2
-    assert time.monotonic() - started < 15
+    assert 5 <= time.monotonic() - started < 15  # it waited out its deadline, no longer
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no Kafka broker answers" in err[0]
+    assert len(err) == 1 and "no Kafka broker answers" in err[0] and "within 5 s" in err[0]
 
 
 def test_settings_map_security_options() -> None:
