@@ -167,7 +167,8 @@ def _service_topics(settings: Settings) -> dict[str, dict[str, str]]:
     topics: dict[str, dict[str, str]] = {settings.topic(feed): {} for feed in FEEDS}
     topics[settings.topic_dead_letter] = {}
     # Faust would create the changelogs compacted too; only the latest value of a key matters.
-    topics |= {changelog_topic(settings, feed): {"cleanup.policy": "compact"} for feed in FEEDS}
+    changelog = {"cleanup.policy": "compact", **settings.changelog_topic_configs}
+    topics |= {changelog_topic(settings, feed): changelog for feed in FEEDS}
     return topics
 
 

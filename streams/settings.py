@@ -94,6 +94,11 @@ class Settings(BaseSettings):
         1, ge=1, le=7, description="MEDALLIANCE_REPLICATION_FACTOR: of the topics the service creates"
     )
 
+    changelog_topic_configs: dict[str, str] = Field(
+        default_factory=dict,
+        description="MEDALLIANCE_CHANGELOG_TOPIC_CONFIGS: topic configs added to the tables' changelogs when "
+        'the service creates them (always compacted), JSON, e.g. \'{"min.cleanable.dirty.ratio": "0.1"}\'',
+    )
     publish_deadline_seconds: float = Field(
         60.0,
         gt=0,
