@@ -45,6 +45,11 @@ def create_app(settings: Settings) -> faust.App:
         "autodiscover": False,
         "processing_guarantee": "at_least_once",  # tansu has no transactions (quirk 4)
     }
+    if settings.group_instance_id is not None:
+        # KIP-345: the broker hands a member that rejoins under the same id its partitions back at
+        # once; aiokafka then sends no LeaveGroup on shutdown, so a removed member's partitions
+        # wait out its session (docs/scaling.md).
+        options["consumer_group_instance_id"] = settings.group_instance_id
     credentials = broker_credentials(settings)
     if credentials is not None:
         options["broker_credentials"] = credentials

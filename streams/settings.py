@@ -144,6 +144,13 @@ class Settings(BaseSettings):
     session_timeout_seconds: float = Field(
         10.0, ge=3, le=300, description="MEDALLIANCE_SESSION_TIMEOUT_SECONDS: Kafka group session timeout"
     )
+    group_instance_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=249,
+        description="MEDALLIANCE_GROUP_INSTANCE_ID: static group membership (KIP-345), unique per worker "
+        "(the pod name): a restarted worker keeps its partitions, a removed one holds them a session timeout",
+    )
     prometheus_url: str = Field(
         "http://127.0.0.1:9090",
         description="MEDALLIANCE_PROMETHEUS_URL: the Prometheus the wall reads (and `up` starts)",

@@ -1,4 +1,5 @@
-"""Fault 1: `kill -9` of the worker in the middle of a stream, then a restart (memory and RocksDB).
+"""Fault 1: `kill -9` of the worker in the middle of a stream, then a restart (memory and RocksDB;
+and with static group membership, where the restarted worker rejoins under the same instance id).
 
 Afterwards every contract metric equals the reference recomputed from the published log, and the
 handled-message count equals the log's length exactly: nothing missing, nothing counted twice.
@@ -35,11 +36,18 @@ QUIET_SECONDS = 3.0
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("store", ["memory", "rocksdb"])
+@pytest.mark.parametrize(
+    ("store", "static"),
+    [("memory", False), ("rocksdb", False), ("memory", True)],
+    ids=["memory", "rocksdb", "static"],
+)
 def test_kill_9_mid_stream_then_restart_loses_and_doubles_nothing(
-    broker: Broker, registry: Registry, tmp_path: Path, store: str
+    broker: Broker, registry: Registry, tmp_path: Path, store: str, static: bool
 ) -> None:
-    settings = broker_settings(broker, f"kill-{store}-{time.monotonic_ns()}", store=store)
+    prefix = f"kill-{store}-{'static-' if static else ''}{time.monotonic_ns()}"
+    settings = broker_settings(
+        broker, prefix, store=store, group_instance_id="kill-worker" if static else None
+    )
     ensure_topics(settings)
     log = fault_log(registry, seed=11)
     worker = WorkerProcess(settings, tmp_path, name=f"kill-{store}").start().wait_ready()
@@ -60,9 +68,9 @@ def test_kill_9_mid_stream_then_restart_loses_and_doubles_nothing(
         quiet = handled(worker.wait_quiet(QUIET_SECONDS))  # a double count would show up as more than the log
         samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
         logger.warning(
-            "kill -9 store=%s: killed at %d/%d handled, %d committed; ready %.1f s and caught up %.1f s "
-            "after restart, quiet at %d", store, seen, len(log), committed_at_kill, ready_after,
-            caught_up_after, quiet,
+            "kill -9 store=%s static=%s: killed at %d/%d handled, %d committed; ready %.1f s and caught up "
+            "%.1f s after restart, quiet at %d",
+            store, static, seen, len(log), committed_at_kill, ready_after, caught_up_after, quiet,
         )  # fmt: skip
         assert handled(samples) == len(log)
         assert problems == []
