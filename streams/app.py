@@ -43,7 +43,8 @@ def create_app(settings: Settings) -> faust.App:
         "web_host": settings.web_host,
         "web_port": settings.web_port,
         "autodiscover": False,
-        "processing_guarantee": "at_least_once",  # tansu has no transactions (quirk 4)
+        # The offset guards make effects exactly once without transactions, which tansu lacks (quirk 4).
+        "processing_guarantee": settings.processing_guarantee,
     }
     if settings.group_instance_id is not None:
         # KIP-345: the broker hands a member that rejoins under the same id its partitions back at

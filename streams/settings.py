@@ -144,6 +144,11 @@ class Settings(BaseSettings):
     session_timeout_seconds: float = Field(
         10.0, ge=3, le=300, description="MEDALLIANCE_SESSION_TIMEOUT_SECONDS: Kafka group session timeout"
     )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        "at_least_once",
+        description="MEDALLIANCE_PROCESSING_GUARANTEE: at_least_once (the offset guards make effects exactly "
+        "once, docs/reliability.md) or Faust's exactly_once (Kafka transactions, not on tansu; not kept)",
+    )
     group_instance_id: str | None = Field(
         None,
         min_length=1,

@@ -1,5 +1,5 @@
 """deploy/compose/compose.yaml: valid for Debian's docker-compose, wired to the generated files, and
-its one-shot topic command run for real on the tansu broker (no container engine runs here).
+its one-shot topic command run for real on the suite's broker (no container engine runs here).
 """
 
 from __future__ import annotations

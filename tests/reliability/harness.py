@@ -27,7 +27,7 @@ from typing import Any, Final
 import orjson
 
 from schemas.registry import Registry
-from streams.metrics.catalog import CATALOG, EVENT_DELAY, FEED_LAST_SEEN
+from streams.metrics.catalog import CATALOG, EVENT_DELAY, EVENTS_DUPLICATE, FEED_LAST_SEEN
 from streams.settings import Settings
 from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
@@ -196,6 +196,16 @@ def settled_mismatches(
         scrape, lambda now: expected_metrics(log, registry=registry, now=now, settings=settings)
     )
     return samples, mismatches(samples, adjust(expected))
+
+
+def resent_duplicates(samples: dict[SampleKey, float], problems: list[str], log: list[Published]) -> float:
+    """For a log some of which was sent twice (a publisher's retry, a re-run): assert that nothing
+    but the duplicate counter differs from the reference and that every message handled beyond the
+    log is such a duplicate; return how many there were."""
+    duplicates = sum(total(samples, EVENTS_DUPLICATE.name).values())
+    assert [p for p in problems if not p.startswith(EVENTS_DUPLICATE.name)] == []
+    assert handled_messages(samples) == len(log) + duplicates
+    return duplicates
 
 
 def checked_names() -> frozenset[str]:
