@@ -135,9 +135,11 @@ class KafkaBroker(ManagedProcess):
             self._format(properties)
 
     def _format(self, properties: Path) -> None:
+        # URL-safe base64 may begin with "-": as `-t ID` the tool would take it for an option (1 in 64).
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         formatted = subprocess.run(
-            [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties)],
+            [*self._java(), "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+             "-c", str(properties)],
             cwd=self.workdir, capture_output=True, text=True, check=False, timeout=120,
         )  # fmt: skip
         if formatted.returncode != 0:
