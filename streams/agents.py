@@ -13,7 +13,7 @@ import logging
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +22,7 @@ from typing import Any, Final
 import faust
 import orjson
 from faust.streams import _current_event  # Faust routes a table write to the current event's partition
+from faust.types import TP
 
 from schemas.events import FEEDS, Feed
 from streams.broker import state_table
@@ -35,8 +36,10 @@ from streams.domain.pipeline import (
     oldest_marker_day,
     process_batch,
     prune_totals,
+    resume_offset,
 )
 from streams.registry_ref import RegistryRef
+from streams.resume import GuardedConsumer
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,7 +56,6 @@ class Pipeline:
     registry: RegistryRef
     tables: dict[Feed, faust.types.TableT]
     topics: dict[Feed, str]
-    processed_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     last_sweep: dict[tuple[Feed, int], float] = field(default_factory=dict)
     # The dedupe index of each partition, rebuilt from its table on first use after any
     # rebalance (the table may then hold what another worker or the changelog put there).
@@ -68,6 +70,16 @@ class Pipeline:
 
     def forget_markers(self, *_: Any, **__: Any) -> None:
         self.markers.clear()
+
+    def next_offset(self, feed: Feed, partition: int) -> int:
+        """The first offset of the source partition its state has not applied."""
+        return resume_offset(TableStore(self.tables[feed]), partition)
+
+    def resume_positions(self, feed: Feed) -> dict[TP, int]:
+        """Where each source partition of `feed` this worker actively owns resumes."""
+        topic = self.topics[feed]
+        actives = (tp for tp in self.app.assignor.assigned_actives() if tp.topic == topic)
+        return {TP(tp.topic, tp.partition): self.next_offset(feed, tp.partition) for tp in actives}
 
     def rules(self, feed: Feed) -> Rules:
         return Rules(
@@ -116,9 +128,22 @@ def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) ->
     dead_letter_topic = app.topic(settings.topic_dead_letter, key_serializer="raw", value_serializer="raw")
     for feed in FEEDS:
         _register_agent(pipeline, feed, dead_letter_topic)
+        tables[feed].on_recover(_resume_from_state(pipeline, feed))
     app.on_partitions_revoked.connect(pipeline.forget_markers)
     app.on_partitions_assigned.connect(pipeline.forget_markers)
     return pipeline
+
+
+def _resume_from_state(pipeline: Pipeline, feed: Feed) -> Callable[[], Awaitable[None]]:
+    """A table's on-recover callback: Faust calls it once the table is recovered and before it
+    resumes the source partitions (streams.resume)."""
+
+    async def resume_from_state() -> None:
+        consumer = pipeline.app.consumer
+        if isinstance(consumer, GuardedConsumer):
+            await consumer.resume_at(pipeline.resume_positions(feed))
+
+    return resume_from_state
 
 
 def _state_table(app: faust.App, feed: Feed, partitions: int) -> faust.types.TableT:
@@ -166,7 +191,6 @@ async def handle_batch(
                 pipeline.markers.pop((feed, partition), None)  # it may hold ids the table never got
                 raise
             _maybe_sweep(pipeline, feed, partition, table, rules, now)
-        pipeline.processed_offsets[(pipeline.topics[feed], partition)] = group[-1].message.offset
         for letter in result.dead_letters:
             await dead_letter_topic.send(
                 key=letter.key,

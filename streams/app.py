@@ -8,6 +8,9 @@ MEDALLIANCE_BROKER_IS_TANSU): tansu's ListOffsets(LATEST) is wrong for multi-rec
 would break changelog recovery; `streams.tansu.TansuApp` reads the high water from Fetch instead,
 so changelog records stay batched (BROKER.md's `producer_max_batch_size=1` workaround cost a
 produce round trip per record, the largest item in the worker's profile).
+
+On every broker the app is a `streams.resume.GuardedApp`: a source partition resumes where its
+table state does, not at a committed offset the state may lack messages for.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import faust
 
 from streams.codec import register_codec
+from streams.resume import GuardedApp
 from streams.settings import Settings
 from streams.tansu import TansuApp
 
@@ -54,7 +58,7 @@ def create_app(settings: Settings) -> faust.App:
     credentials = broker_credentials(settings)
     if credentials is not None:
         options["broker_credentials"] = credentials
-    app_class = TansuApp if settings.tansu else faust.App
+    app_class = TansuApp if settings.tansu else GuardedApp
     return app_class(settings.app_id, **options)
 
 

@@ -1,4 +1,5 @@
-"""Alerts on the data itself and the pipeline: stale feeds, rejected events, delay, workers.
+"""Alerts on the data itself and the pipeline: stale feeds, rejected events, delay, workers,
+source partitions that are not being consumed.
 
 >>> [alert.name for alert in ops_alerts(PRODUCTION)][-1]
 'Watchdog'
@@ -25,6 +26,9 @@ DELAY_QUANTILE: Final = 0.95
 DELAY_SECONDS: Final = 60
 DELAY_WINDOW: Final = 5 * MINUTE
 UNKNOWN_NAME: Final = ("未登记机构", "unregistered facility")
+# A rebalance with table recovery takes ~20 s; a partition whose lag is unknown, or whose offset
+# stands still with messages waiting, for this long is not being consumed.
+CONSUMER_STALL: Final = 5 * MINUTE
 
 NAME_ZH = "{{ $labels.name }}"
 NAME_EN = "{{ $labels.name_en }}"
@@ -172,5 +176,50 @@ def pipeline_alerts(profile: Profile) -> list[Alert]:
     ]
 
 
+def consumer_alerts(profile: Profile) -> list[Alert]:
+    """A source partition a worker owns but does not consume: its figures freeze without a sound
+    (the feeds of its facilities would look stale, wrongly blaming the hospitals)."""
+    minutes = CONSUMER_STALL // MINUTE
+    where = "{{ $labels.feed }}[{{ $labels.partition }}]"
+    stalled = (
+        f"{selector(c.CONSUMER_LAG)} > 0 and on (instance, feed, partition) "
+        f"changes({selector(c.CONSUMER_OFFSET)}[{profile.window(CONSUMER_STALL)}]) == 0"
+    )
+    return [
+        Alert(
+            "ConsumerLagUnknown",
+            f"{selector(c.CONSUMER_LAG_UNKNOWN)} == 1",
+            profile.for_(CONSUMER_STALL),
+            "page",
+            "critical",
+            Bilingual(f"分区 {where} 消费积压未知", f"Partition {where}: consumer lag unknown"),
+            Bilingual(
+                f"处理节点 {{{{ $labels.instance }}}} 拥有分区 {where}，但 {minutes} 分钟内没有任何拉取应答，"
+                "无法得知积压；该分区的数据可能已停止更新。",
+                f"Worker {{{{ $labels.instance }}}} owns partition {where} but no fetch has answered for "
+                f"it in {minutes} min, so its lag is unknown; its figures may be frozen.",
+            ),
+        ),
+        Alert(
+            "ConsumerStalled",
+            stalled,
+            profile.for_(2 * MINUTE),  # on top of the 5 min window: a slow batch is not a stall
+            "page",
+            "critical",
+            Bilingual(
+                f'分区 {where} 停止消费（积压 {{{{ printf "%.0f" $value }}}} 条）',
+                f'Partition {where} stalled with {{{{ printf "%.0f" $value }}}} messages waiting',
+            ),
+            Bilingual(
+                f"处理节点 {{{{ $labels.instance }}}} 上分区 {where} 的消费位置 {minutes} 分钟未动，"
+                "而高水位在其之前：新数据未被处理，相关机构的数据已冻结。",
+                f"The consumer offset of partition {where} on worker {{{{ $labels.instance }}}} has not "
+                f"moved for {minutes} min while its high watermark is ahead of it: new messages are not "
+                "processed and the figures of its facilities are frozen.",
+            ),
+        ),
+    ]
+
+
 def ops_alerts(profile: Profile) -> list[Alert]:
-    return [*feed_alerts(profile), *pipeline_alerts(profile)]
+    return [*feed_alerts(profile), *consumer_alerts(profile), *pipeline_alerts(profile)]

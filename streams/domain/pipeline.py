@@ -172,6 +172,15 @@ def new_totals() -> dict[str, Any]:
     return {"o": -1, "c": {}}
 
 
+def resume_offset(store: StateStore, partition: int) -> int:
+    """The first source offset the partition's state has not applied: where reading resumes.
+
+    The feed-wide totals are written last in every batch and a crash loses a suffix of a batch's
+    writes, so everything before their offset is in the state, whatever else was lost."""
+    totals = store.get(totals_key(partition))
+    return 0 if totals is None else int(totals["o"]) + 1
+
+
 @lru_cache(maxsize=65_536)
 def _bucket_of_series(key: str) -> str:
     """Which totals value keeps a series: its facility's bucket, "" for feed-wide series."""

@@ -164,7 +164,23 @@ CONSUMER_LAG = _m(
     "consumer_lag_messages",
     "gauge",
     ("feed",),
-    "Messages behind the fetch high watermark, per owned source partition.",
+    "Messages of an owned source partition its state has not applied: the fetch high watermark "
+    "minus consumer_offset (0 when caught up; absent while consumer_lag_unknown is 1).",
+    contract=False,
+)
+CONSUMER_LAG_UNKNOWN = _m(
+    "consumer_lag_unknown",
+    "gauge",
+    ("feed",),
+    "1 while an owned source partition's high watermark is unknown (no fetch answered for it since "
+    "it was assigned), so its lag cannot be measured; else 0.",
+    contract=False,
+)
+CONSUMER_OFFSET = _m(
+    "consumer_offset",
+    "gauge",
+    ("feed",),
+    "The next source offset an owned partition's state expects (its last applied offset + 1).",
     contract=False,
 )
 PARTITIONS_OWNED = _m(
@@ -208,6 +224,8 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     FEED_LAST_SEEN,
     EVENT_DELAY,
     CONSUMER_LAG,
+    CONSUMER_LAG_UNKNOWN,
+    CONSUMER_OFFSET,
     PARTITIONS_OWNED,
     STATE_KEYS,
     WORKER_INFO,

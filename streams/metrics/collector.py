@@ -22,6 +22,8 @@ from streams.agents import Pipeline
 from streams.domain.readout import Readout, partition_samples
 from streams.metrics.catalog import (
     CONSUMER_LAG,
+    CONSUMER_LAG_UNKNOWN,
+    CONSUMER_OFFSET,
     ED_BEDS,
     FACILITY_INFO,
     FACILITY_OPEN,
@@ -79,10 +81,19 @@ class StateCollector:
                 page.add(STATE_KEYS, (feed, *labels_tail), float(len(items)))
                 for spec, labels, value in partition_samples(items, readout):
                     page.add(spec, (*labels, *labels_tail), value)
-                lag = self.lag(feed, partition)
-                if lag is not None:
-                    page.add(CONSUMER_LAG, (feed, *labels_tail), float(lag))
+            for partition in owned:  # an empty partition has no state but is owned all the same
+                self.partition_progress(page, feed, partition)
         return page.render()
+
+    def partition_progress(self, page: Exposition, feed: Feed, partition: int) -> None:
+        """Where an owned partition stands: its next offset, and its lag or that the lag is unknown."""
+        labels = (feed, str(partition))
+        next_offset = self.pipeline.next_offset(feed, partition)
+        page.add(CONSUMER_OFFSET, labels, float(next_offset))
+        highwater = self.highwater(feed, partition)
+        page.add(CONSUMER_LAG_UNKNOWN, labels, 0.0 if highwater is not None else 1.0)
+        if highwater is not None:
+            page.add(CONSUMER_LAG, labels, float(max(0, highwater - next_offset)))
 
     def _registry_metrics(self, page: Exposition, now: datetime) -> None:
         settings = self.pipeline.settings
@@ -126,14 +137,11 @@ class StateCollector:
                 grouped[int(partition)].append((key, value))
         return grouped
 
-    def lag(self, feed: Feed, partition: int) -> int | None:
-        """Messages behind the fetch high watermark (tansu's ListOffsets is wrong: BROKER.md quirk 1)."""
-        topic = self.pipeline.topics[feed]
+    def highwater(self, feed: Feed, partition: int) -> int | None:
+        """The source partition's high watermark from the last fetch, None before any (tansu's
+        ListOffsets is wrong: BROKER.md quirk 1)."""
         try:
-            highwater = self.pipeline.app.consumer.highwater(TP(topic, partition))
-        except Exception:  # no fetch yet for this partition
+            highwater = self.pipeline.app.consumer.highwater(TP(self.pipeline.topics[feed], partition))
+        except Exception:  # the consumer has not started or no longer holds the partition
             return None
-        if highwater is None or highwater < 0:
-            return None
-        processed = self.pipeline.processed_offsets.get((topic, partition), -1)
-        return max(0, int(highwater) - processed - 1)
+        return None if highwater is None or highwater < 0 else int(highwater)

@@ -134,3 +134,26 @@ def test_worker_down_when_no_worker_is_scraped(tmp_path: Path) -> None:
 
 def test_watchdog_always_fires(tmp_path: Path) -> None:
     check(tmp_path, [], boundary("Watchdog", 0, 0, [expected_alert("Watchdog", {}, 1)]))
+
+
+def test_consumer_lag_unknown_after_five_minutes(tmp_path: Path) -> None:
+    # An owned partition whose high watermark stops being known at minute 3 (no fetch answers).
+    shard = {"feed": "visits", "partition": "4"}
+    inputs = [series(c.CONSUMER_LAG_UNKNOWN, shard, [0] * 3 + [1] * 20)]
+    alert = expected_alert("ConsumerLagUnknown", {**shard, **WORKER}, 1)
+    check(tmp_path, inputs, boundary("ConsumerLagUnknown", 3, 5, [alert]))
+
+
+def test_consumer_stalled_when_the_offset_stands_and_messages_wait(tmp_path: Path) -> None:
+    # Partition 4 consumes 100 messages a minute until minute 10, then its offset stands; from
+    # minute 20 its high watermark is 50 ahead (lag 50). Partition 5 stands idle: lag 0, never an alert.
+    n = 40
+    stalled, idle = {"feed": "visits", "partition": "4"}, {"feed": "visits", "partition": "5"}
+    inputs = [
+        series(c.CONSUMER_OFFSET, stalled, [100 * min(minute, 10) for minute in range(n)]),
+        series(c.CONSUMER_LAG, stalled, [0] * 20 + [50] * (n - 20)),
+        series(c.CONSUMER_OFFSET, idle, [700] * n),
+        series(c.CONSUMER_LAG, idle, [0] * n),
+    ]
+    alert = expected_alert("ConsumerStalled", {**stalled, **WORKER}, 50)
+    check(tmp_path, inputs, boundary("ConsumerStalled", 20, 2, [alert]))

@@ -12,7 +12,7 @@ import pytest
 
 from schemas.registry import Registry
 from streams.domain.dedupe import Markers
-from streams.domain.pipeline import DictStore, Message, Rules, process_batch
+from streams.domain.pipeline import DictStore, Message, Rules, process_batch, resume_offset
 from streams.settings import load_settings
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -137,3 +137,17 @@ def test_a_crash_between_any_two_writes_neither_loses_nor_doubles(rules: Rules) 
             # in batches of another size.
             _run(restarted, rules, log, crashed_batch, 3)
             assert _counters(restarted) == expected, (crashed_batch, kept)
+
+
+def test_resuming_at_the_states_offset_after_any_prefix_of_the_changelog_is_exact(rules: Rules) -> None:
+    """Whatever part of the changelog survives (up to none of it: a commit that ran ahead of its
+    writes, a recovery that restored nothing), reading again from resume_offset is exact."""
+    log = _visits_log()
+    clean = Changelog()
+    _run(clean, rules, log, 0, 10)
+    expected = _counters(clean)
+    assert resume_offset(clean, 0) == len(log)
+    for kept in range(len(clean.writes) + 1):
+        restarted = Changelog(clean.writes[:kept])
+        _run(restarted, rules, log, resume_offset(restarted, 0), 3)
+        assert _counters(restarted) == expected, kept
