@@ -264,7 +264,7 @@ def check_staleness(
     stale_hospital: str,
     hospitals: list[str],
 ) -> None:
-    reference = expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+    reference = expected_metrics(log, now=datetime.now(UTC))
     expected = expected_stale(reference, registry, settings)
     assert (stale_hospital, "beds") in expected
     table = by_ref(prometheus, panel(OVERVIEW_UID, "停更数据流明细"), MACROS)
@@ -295,7 +295,7 @@ def overdue_sum(reference: dict[Any, float], **match: str) -> float:
 def check_figures(
     prometheus: PrometheusProcess, registry: Registry, settings: Settings, log: list[Published], facility: str
 ) -> None:
-    reference = expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+    reference = expected_metrics(log, now=datetime.now(UTC))
 
     def ref_sum(name: str, **match: str) -> float:
         return sum(
@@ -318,9 +318,7 @@ def check_figures(
     }
     assert {k: v for k, v in shown.items() if v} == expected
     # Overdue depends on the clock: the worker read it at the last scrape, up to SCRAPE_SLACK ago.
-    earlier = expected_metrics(
-        log, registry=registry, now=datetime.now(UTC) - SCRAPE_SLACK, settings=settings
-    )
+    earlier = expected_metrics(log, now=datetime.now(UTC) - SCRAPE_SLACK)
     overdue = by_ref(prometheus, panel(OVERVIEW_UID, "超时高危申请"), MACROS)
     to_first = by_ref(prometheus, panel(FACILITY_UID, "转入申请超时"), {**MACROS, "$facility": facility})
     counts = (float(overdue["A"][0]["value"][1]), float(to_first["A"][0]["value"][1]))

@@ -4,7 +4,7 @@ independent reference (tests/support/reference.py).
     >>> log = fault_log(registry, seed=3)          # >= 20,000 messages, yesterday morning, any hour
     >>> publish(settings, log)
     >>> worker.wait_consumed(len(log))
-    >>> samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
+    >>> samples, problems = settled_mismatches(worker.scrape, log)
     >>> assert problems == []
 
 A fault test's log is sized by count and taken from a fixed time of day on the most recent past
@@ -179,22 +179,18 @@ def _ids(message: Published) -> tuple[object, object]:
     return event.get("event_id"), event.get("cancelled_event_id")
 
 
-def expected_now(log: list[Published], registry: Registry, settings: Settings) -> Expected:
-    return expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
+def expected_now(log: list[Published]) -> Expected:
+    return expected_metrics(log, now=datetime.now(UTC))
 
 
 def settled_mismatches(
     scrape: Callable[[], dict[SampleKey, float]],
     log: list[Published],
-    registry: Registry,
-    settings: Settings,
     *,
     adjust: Callable[[Expected], Expected] = lambda expected: expected,
 ) -> tuple[dict[SampleKey, float], list[str]]:
     """A scrape and its `mismatches` with the reference (`adjust`ed), clear of clock boundaries."""
-    samples, expected = settled_scrape(
-        scrape, lambda now: expected_metrics(log, registry=registry, now=now, settings=settings)
-    )
+    samples, expected = settled_scrape(scrape, lambda now: expected_metrics(log, now=now))
     return samples, mismatches(samples, adjust(expected))
 
 

@@ -83,7 +83,7 @@ def test_kafka_killed_and_restarted_on_its_log_dir_loses_and_doubles_nothing(
         worker.wait_consumed(len(log), timeout=180)
         caught_up = time.monotonic() - restarted_at
         worker.wait_quiet(3.0)
-        samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
+        samples, problems = settled_mismatches(worker.scrape, log)
         duplicates = resent_duplicates(samples, problems, log)
         logger.warning(
             "broker kill -9 at %d/%d handled; restarted after %.0f s, ready %.1f s later; publish during "

@@ -108,6 +108,6 @@ def test_ten_times_the_normal_rate_is_all_processed_and_delay_recovers(
         assert count == len(log) - after_start
         assert fast >= RECOVERED_SHARE * count
         assert handled(samples) == len(log)
-        assert settled_mismatches(worker.scrape, log, registry, settings)[1] == []
+        assert settled_mismatches(worker.scrape, log)[1] == []
     finally:
         worker.stop()

@@ -95,7 +95,7 @@ def test_changelogs_compact_and_a_new_worker_recovers_from_the_compacted_log(
         first.stop()
     second = WorkerProcess(settings, tmp_path, name="after").start().wait_ready()
     try:
-        samples, problems = settled_mismatches(second.scrape, log, registry, settings)
+        samples, problems = settled_mismatches(second.scrape, log)
         logger.warning(
             "compaction: %d changelog records written, %d kept after compaction; recovered worker "
             "handled %d of %d", written, kept, handled(samples), len(log),

@@ -98,7 +98,7 @@ def test_a_30_second_cut_loses_nothing_and_the_worker_recovers_by_itself(
         published = log if during.returncode else log + log[2 * third :]
         worker.wait_consumed(len(published), timeout=120)
         recovered = time.monotonic() - restored_at
-        samples, problems = settled_mismatches(worker.scrape, published, registry, settings)
+        samples, problems = settled_mismatches(worker.scrape, published)
         assert worker.pid == pid and worker.alive()  # the same process caught up by itself
         logger.warning(
             "cut %.0f s at %d/%d handled: publish in the cut exited %d (%s); caught up %.1f s later",
@@ -145,7 +145,7 @@ def test_a_cut_in_the_middle_of_publish_is_retried_or_reported_and_a_rerun_compl
     try:
         worker.wait_consumed(len(log), timeout=120)
         worker.wait_quiet(3.0)
-        samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
+        samples, problems = settled_mismatches(worker.scrape, log)
         duplicates = resent_duplicates(samples, problems, log)
         logger.warning(
             "cut %.0f s mid-publish: first run exited %d (%s); %d duplicates absorbed",

@@ -139,7 +139,7 @@ def test_ten_thousand_hostile_messages_are_dead_lettered_and_valid_ones_counted(
             "hostile: drawn %.1f s, worker ready %.1f s, published %.1f s, consumed %.1f s (%d messages)",
             drawn - began, ready - drawn, published - ready, time.monotonic() - published, len(log),
         )  # fmt: skip
-        samples, problems = settled_mismatches(worker.scrape, log, registry, settings_)
+        samples, problems = settled_mismatches(worker.scrape, log)
         (tmp_path / "mismatches.txt").write_text("\n".join(problems))
         assert problems == []
 

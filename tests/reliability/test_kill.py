@@ -66,7 +66,7 @@ def test_kill_9_mid_stream_then_restart_loses_and_doubles_nothing(
         worker.wait_consumed(len(log))
         caught_up_after = time.monotonic() - restarted
         quiet = handled(worker.wait_quiet(QUIET_SECONDS))  # a double count would show up as more than the log
-        samples, problems = settled_mismatches(worker.scrape, log, registry, settings)
+        samples, problems = settled_mismatches(worker.scrape, log)
         logger.warning(
             "kill -9 store=%s static=%s: killed at %d/%d handled, %d committed; ready %.1f s and caught up "
             "%.1f s after restart, quiet at %d",

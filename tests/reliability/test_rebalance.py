@@ -160,9 +160,7 @@ def test_added_and_removed_workers_export_each_partition_once_and_sum_to_the_tru
             wait_until(
                 lambda: watch.rounds >= rounds + 2, timeout=30, what="two overlap-watch rounds at the end"
             )
-            samples, problems = settled_mismatches(
-                lambda: merged_scrape([two, three]), log, registry, settings
-            )
+            samples, problems = settled_mismatches(lambda: merged_scrape([two, three]), log)
         finally:
             for worker in (one, two, three):
                 worker.stop()

@@ -53,25 +53,23 @@ def test_log_published_twice_or_shuffled_per_key_gives_the_same_numbers(
         publish(twice_settings, log)
         publish(shuffled_settings, shuffled)
         twice.wait_consumed(len(log))
-        _, first_pass = settled_mismatches(twice.scrape, log, registry, twice_settings)
+        _, first_pass = settled_mismatches(twice.scrape, log)
         publish(twice_settings, log)
         twice.wait_consumed(2 * len(log))
         again = partial(with_duplicates, log=log)
-        _, second_pass = settled_mismatches(twice.scrape, log, registry, twice_settings, adjust=again)
+        _, second_pass = settled_mismatches(twice.scrape, log, adjust=again)
         reordered.wait_consumed(len(log))
-        _, after_shuffle = settled_mismatches(reordered.scrape, log, registry, shuffled_settings)
+        _, after_shuffle = settled_mismatches(reordered.scrape, log)
 
         # The premise, on the reference alone: this reordering leaves the contract's numbers as they were.
         now = datetime.now(UTC)
-        reference = partial(expected_metrics, registry=registry, now=now, settings=twice_settings)
+        reference = partial(expected_metrics, now=now)
         assert reference(shuffled) == reference(log)
         assert first_pass == []
         assert after_shuffle == []
         assert second_pass == []
         # The reference agrees with the rule for the second pass.
-        assert expected_now(log + log, registry, twice_settings) == again(
-            expected_now(log, registry, twice_settings)
-        )
+        assert expected_now(log + log) == again(expected_now(log))
     finally:
         twice.stop()
         reordered.stop()

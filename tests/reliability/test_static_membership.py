@@ -54,7 +54,7 @@ def test_a_removed_static_worker_holds_its_partitions_a_session_timeout(
         wait_spread([staying], settings, timeout=3 * settings.session_timeout_seconds + 30)
         moved_after = time.monotonic() - removed_at  # from the stop, not from the publish
         wait_all_handled([staying], len(log))
-        samples, problems = settled_mismatches(lambda: merged_scrape([staying]), log, registry, settings)
+        samples, problems = settled_mismatches(lambda: merged_scrape([staying]), log)
     finally:
         staying.stop()
         leaving.stop()

@@ -144,9 +144,7 @@ def check_against_reference(
     worker: WorkerProcess, log: list[Published], registry: Registry, settings: Settings
 ) -> None:
     worker.wait_consumed(len(log), timeout=300)
-    samples, expected = settled_scrape(
-        worker.scrape, lambda now: expected_metrics(log, registry=registry, now=now, settings=settings)
-    )
+    samples, expected = settled_scrape(worker.scrape, lambda now: expected_metrics(log, now=now))
     assert_metrics_match(samples, expected)
 
 
@@ -157,9 +155,7 @@ def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
     settings = each_settings
     log = build_log(registry, settings, wait_past_midnight(), seed=11)
     assert len(log) >= MIN_EVENTS
-    today = visits_today_by_kind(
-        expected_metrics(log, registry=registry, now=datetime.now(UTC), settings=settings)
-    )
+    today = visits_today_by_kind(expected_metrics(log, now=datetime.now(UTC)))
     assert today.get("outpatient", 0) > 0 and today.get("emergency", 0) > 0, today
     bad = [m for m in log if m.reason]
     assert len(bad) >= len(log) // 100 and {m.reason for m in bad} == set(REJECT_REASONS)

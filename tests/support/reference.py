@@ -1,13 +1,18 @@
 """An independent reference: every contract metric recomputed from a published log in plain Python.
 
     >>> log = [Published(feed="beds", key=b"yx-ch-people", value=b"{...}", reason=None), ...]
-    >>> expected = expected_metrics(log, registry=registry, now=now, settings=settings)
+    >>> expected = expected_metrics(log, now=now)
     >>> expected[("medalliance_beds_occupied", frozenset({("facility", "..."), ("ward", "icu")}))]
 
 Written from EVENTS.md, not from the code under test: it replays the whole log in publish order
 (= partition order, since all events of a key share a partition and one producer publishes in
 order) and computes each figure the direct way (sort, filter, fold). It does not decode: each
 published message says whether it is valid and, if not, the reason it must be rejected with.
+
+It imports nothing of the code under test: the facilities and ward sizes come from the shipped
+registry YAML read here, and the contract's defaults (time zone, long stay, due soon, the time
+standards) are typed here from docs/contract.md, so a wrong default in the product cannot pass
+on both sides.
 """
 
 from __future__ import annotations
@@ -16,14 +21,43 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from schemas.registry import Registry
-from streams.settings import Settings
+import yaml
 
 Labels = frozenset[tuple[str, str]]
 Expected = dict[tuple[str, Labels], float]
 STAGE_ORDER = ["submitted", "accepted", "dispatched", "arrived", "completed"]
+REGISTRY_YAML = Path(__file__).resolve().parents[2] / "schemas" / "yangxi.yaml"
+# The contract's defaults (docs/contract.md): the alliance's zone, a long ED stay, the due-soon share
+# and the accept / arrive standards per category, in minutes.
+ZONE = ZoneInfo("Asia/Shanghai")
+ED_LONG_STAY_HOURS = 4.0
+DUE_SOON_FRACTION = 0.8
+ACCEPT_MINUTES = dict.fromkeys(
+    ("chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal"), 10.0
+)
+ARRIVE_MINUTES = {
+    "chest_pain": 60.0,
+    "stroke": 60.0,
+    "trauma": 60.0,
+    "critical_maternal": 90.0,
+    "critical_neonatal": 90.0,
+}
+
+
+@cache
+def shipped_wards() -> dict[str, dict[str, int]]:
+    """facility id -> {ward id: staffed beds}, read from the registry YAML itself."""
+    document = yaml.safe_load(REGISTRY_YAML.read_text(encoding="utf-8"))
+    return {f["id"]: {w["id"]: int(w["beds"]) for w in f.get("wards") or []} for f in document["facilities"]}
+
+
+def _standard_seconds(category: str, clock: str) -> float:
+    return (ACCEPT_MINUTES if clock == "accepted" else ARRIVE_MINUTES)[category] * 60.0
 
 
 @dataclass(frozen=True)
@@ -42,9 +76,7 @@ def _labels(**labels: str) -> Labels:
     return frozenset(labels.items())
 
 
-def expected_metrics(
-    log: list[Published], *, registry: Registry, now: datetime, settings: Settings
-) -> Expected:
+def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
     out: Counter[tuple[str, Labels]] = Counter()
     seen: dict[str, set[str]] = defaultdict(set)
     accepted: list[tuple[int, dict[str, Any]]] = []
@@ -56,7 +88,7 @@ def expected_metrics(
                     _labels(
                         feed=message.feed,
                         reason=message.reason,
-                        facility=_rejected_facility(message, registry),
+                        facility=_rejected_facility(message),
                     ),
                 )
             ] += 1
@@ -77,27 +109,25 @@ def expected_metrics(
             _labels(facility=event["facility_id"], feed=message.feed),
         )
         out[key] = max(out.get(key, 0.0), _ts(event["occurred_at"]))  # type: ignore[assignment]
-    _beds(out, accepted, registry)
-    _visits(out, accepted, now, settings)
-    _requests(out, accepted, now, settings)
+    _beds(out, accepted)
+    _visits(out, accepted, now)
+    _requests(out, accepted, now)
     return {key: float(value) for key, value in out.items() if value}
 
 
-def _rejected_facility(message: Published, registry: Registry) -> str:
+def _rejected_facility(message: Published) -> str:
     if message.reason in ("too_large", "invalid_json"):
         return "unknown"
     try:
         facility = json.loads(message.value).get("facility_id")
     except (ValueError, AttributeError):
         return "unknown"
-    if message.reason == "unknown_facility" and facility in registry.facilities:
+    if message.reason == "unknown_facility" and facility in shipped_wards():
         return facility  # its to_facility_id was the unknown one
-    return facility if isinstance(facility, str) and facility in registry.facilities else "unknown"
+    return facility if isinstance(facility, str) and facility in shipped_wards() else "unknown"
 
 
-def _beds(
-    out: Counter[tuple[str, Labels]], accepted: list[tuple[int, dict[str, Any]]], registry: Registry
-) -> None:
+def _beds(out: Counter[tuple[str, Labels]], accepted: list[tuple[int, dict[str, Any]]]) -> None:
     bed_events = [(i, e) for i, e in accepted if e["type"].startswith("bed.")]
     accepted_ids: set[str] = set()
     cancelled: set[str] = set()
@@ -109,37 +139,36 @@ def _beds(
             accepted_ids.add(event["event_id"])
     for facility_id in sorted({e["facility_id"] for _, e in bed_events}):
         mine = [(i, e) for i, e in bed_events if e["facility_id"] == facility_id]
-        for ward in registry.facilities[facility_id].wards.values():
+        for ward_id, beds in shipped_wards()[facility_id].items():
             censuses = [
                 (_ts(e["occurred_at"]), i, e)
                 for i, e in mine
-                if e["type"] == "bed.census" and e["ward_id"] == ward.id
+                if e["type"] == "bed.census" and e["ward_id"] == ward_id
             ]
             moves = []
             for i, e in mine:
                 if e["type"] in ("bed.census", "bed.cancel") or e["event_id"] in cancelled:
                     continue
-                if e["ward_id"] == ward.id:
+                if e["ward_id"] == ward_id:
                     moves.append((_ts(e["occurred_at"]), i, +1 if e["type"] == "bed.admit" else -1))
-                if e["type"] == "bed.transfer" and e["to_ward_id"] == ward.id:
+                if e["type"] == "bed.transfer" and e["to_ward_id"] == ward_id:
                     moves.append((_ts(e["occurred_at"]), i, +1))
-            staffed, occupied, since = ward.beds, 0, float("-inf")
+            staffed, occupied, since = beds, 0, float("-inf")
             if censuses:
                 since, _, latest = max(censuses, key=lambda c: (c[0], c[1]))
                 staffed, occupied = latest["beds_staffed"], latest["beds_occupied"]
             for _at, _, delta in sorted(m for m in moves if m[0] > since):
                 occupied = max(0, occupied + delta)
-            out[("medalliance_beds_staffed", _labels(facility=facility_id, ward=ward.id))] = staffed
-            out[("medalliance_beds_occupied", _labels(facility=facility_id, ward=ward.id))] = occupied
+            out[("medalliance_beds_staffed", _labels(facility=facility_id, ward=ward_id))] = staffed
+            out[("medalliance_beds_occupied", _labels(facility=facility_id, ward=ward_id))] = occupied
 
 
 def _visits(
     out: Counter[tuple[str, Labels]],
     accepted: list[tuple[int, dict[str, Any]]],
     now: datetime,
-    settings: Settings,
 ) -> None:
-    zone = settings.zone
+    zone = ZONE
     today = now.astimezone(zone).date()
     visits: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for index, event in accepted:
@@ -180,7 +209,7 @@ def _visits(
             continue
         level = str(max(visit["triages"])[2]) if visit.get("triages") else "untriaged"
         out[("medalliance_ed_patients", _labels(facility=facility, triage_level=level))] += 1
-        if now_ts - arrived > settings.ed_long_stay_hours * 3600:
+        if now_ts - arrived > ED_LONG_STAY_HOURS * 3600:
             out[("medalliance_ed_long_stay_patients", _labels(facility=facility))] += 1
 
 
@@ -188,7 +217,6 @@ def _requests(
     out: Counter[tuple[str, Labels]],
     accepted: list[tuple[int, dict[str, Any]]],
     now: datetime,
-    settings: Settings,
 ) -> None:
     firsts: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for _, event in accepted:
@@ -225,13 +253,13 @@ def _requests(
         for clock in ("accepted", "arrived"):
             if STAGE_ORDER.index(furthest) >= STAGE_ORDER.index(clock):
                 continue
-            standard = settings.standard_seconds(category, clock)
+            standard = _standard_seconds(category, clock)
             waited = now_ts - sent_at
             name = (
                 "medalliance_requests_overdue"
                 if waited >= standard
                 else "medalliance_requests_due_soon"
-                if waited >= settings.due_soon_fraction * standard
+                if waited >= DUE_SOON_FRACTION * standard
                 else None
             )
             if name:
