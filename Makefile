@@ -28,6 +28,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/medalliance generate --check
 	$(BIN)/pytest -q -ra --durations=15
 

@@ -30,7 +30,7 @@ import orjson
 from aiokafka import AIOKafkaProducer
 
 from bench.workload import Record
-from tests.support.stack import WorkerProcess
+from streams.worker_process import WorkerProcess
 
 PROBES: Final = 20
 PROBE_EVERY: Final = 0.1

@@ -30,7 +30,7 @@ from schemas.events import FEEDS
 from streams.broker import free_port
 from streams.settings import Settings, load_settings
 from streams.tansu import true_end_offsets
-from tests.support.stack import SampleKey, WorkerProcess, handled_messages, parse_metrics
+from streams.worker_process import SampleKey, WorkerProcess, handled_messages, parse_metrics
 
 # Metrics whose values depend only on the log (not on the clock at scrape time): a restarted
 # worker is "correct" when all of these match the reference scrape.

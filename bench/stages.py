@@ -23,7 +23,7 @@ from schemas.registry import Registry, dump_registry
 from streams.broker import ensure_topics
 from streams.settings import Settings
 from streams.simulate import scale_registry
-from tests.support.stack import WorkerProcess
+from streams.worker_process import WorkerProcess
 
 ALL: Final = (
     "raw",

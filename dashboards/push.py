@@ -18,6 +18,7 @@ one `PushError` line: bad token (401), unreachable server, Grafana older than 11
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -35,7 +36,7 @@ from grafana_client.client import (
     GrafanaUnauthorizedError,
 )
 
-from dashboards.boards import dashboard_models
+from dashboards.boards import GENERATED
 
 logger = logging.getLogger(__name__)
 
@@ -131,9 +132,13 @@ def ensure_folder(api: GrafanaApi, target: PushTarget, name: str) -> tuple[str, 
     return uid, True
 
 
-def push_dashboards(api: GrafanaApi, target: PushTarget, folder: str) -> int:
-    """POST /api/dashboards/db for each dashboard, by uid, into `folder`, overwriting."""
-    models = dashboard_models()
+def push_dashboards(api: GrafanaApi, target: PushTarget, root: Path, folder: str) -> int:
+    """POST /api/dashboards/db for each generated dashboard (built from the site's policy by
+    `medalliance generate`, like the rules), by uid, into `folder`, overwriting."""
+    models = {
+        path.stem: json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted((root / GENERATED).glob("*.json"))
+    }
     for uid, model in models.items():
         body = {
             "dashboard": {**model, "id": None},
@@ -221,7 +226,7 @@ def push(target: PushTarget, *, root: Path, folder: str = DEFAULT_FOLDER) -> Pus
     api = connect(target)
     version = check_version(api, target)
     uid, created = ensure_folder(api, target, folder)
-    dashboards = push_dashboards(api, target, uid)
+    dashboards = push_dashboards(api, target, root, uid)
     rules_created, rules_updated = push_rules(api, target, alert_rules(root, uid))
     set_group_intervals(api, target, root, uid)
     return PushSummary(version, uid, created, dashboards, rules_created, rules_updated)

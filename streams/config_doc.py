@@ -17,6 +17,8 @@ def _default(name: str) -> str:
     value = factory() if factory is not None else field.default  # type: ignore[call-arg]
     if name == "registry_path":
         return "the shipped `schemas/yangxi.yaml`"
+    if name == "policy_path":
+        return "the shipped `schemas/policy.yaml`"
     if isinstance(value, dict | list):
         return f"`{json.dumps(value, ensure_ascii=False)}`"
     return "—" if value is None else f"`{value}`"

@@ -22,10 +22,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Final, Self
+from typing import ClassVar, Final, Self, TypeVar
 
 logger = logging.getLogger(__name__)
 _POLL_SECONDS: Final = 0.1
@@ -164,3 +164,28 @@ def require_free_port(port: int, setting: str) -> None:
     """ProcessError (one line naming the setting that moves it) if `port` is taken on loopback."""
     if not port_is_free("127.0.0.1", port):
         raise ProcessError(f"port {port} is already in use: stop what listens there or set {setting}")
+
+
+T = TypeVar("T")
+
+
+# The one way to wait for something: a fixed sleep is a guess about how fast the machine is; a poll
+# with a deadline states what is awaited, and fails with that statement when the wait is too long.
+def wait_until(
+    condition: Callable[[], T | None],
+    *,
+    timeout: float,
+    what: str | Callable[[], str],
+    interval: float = 0.2,
+) -> T:
+    """The first truthy value `condition` returns; TimeoutError naming `what` after `timeout` s.
+    `what` may be a callable, for a message worth computing only on failure (a log tail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() >= deadline:
+            described = what() if callable(what) else what
+            raise TimeoutError(f"not within {timeout:g} s: {described}")
+        time.sleep(interval)

@@ -4,7 +4,8 @@
     >>> settings.topic("beds")                  # 'medalliance.beds'
 
 Every field is set by the environment variable MEDALLIANCE_<FIELD NAME IN CAPITALS>;
-nested values (time standards) are JSON, e.g. MEDALLIANCE_ACCEPT_STANDARD_MINUTES='{"stroke": 8}'.
+nested values are JSON, e.g. MEDALLIANCE_WORKER_URLS='["http://w1:6066"]'. Thresholds and windows are
+not settings: they are the policy (schemas/policy.py), a file MEDALLIANCE_POLICY_PATH names.
 """
 
 from __future__ import annotations
@@ -14,26 +15,16 @@ from pathlib import Path
 from typing import Annotated, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from schemas.events import CATEGORIES, Category, Feed
+from schemas.events import Feed
+from schemas.policy import SHIPPED_POLICY, Policy, PolicyError, load_policy
 from schemas.registry import shipped_registry_path
 
 ENV_PREFIX: Final = "MEDALLIANCE_"
 EMBEDDED: Final = "embedded"
 Port = Annotated[int, Field(ge=1, le=65535)]
-
-# Defaults from DOMAIN.md: acceptance suggested <= 10 min for every category; arrival
-# <= 60 min for chest pain, stroke and trauma, <= 90 min for maternal and neonatal transfers.
-DEFAULT_ACCEPT_MINUTES: Final[dict[Category, float]] = dict.fromkeys(CATEGORIES, 10.0)
-DEFAULT_ARRIVE_MINUTES: Final[dict[Category, float]] = {
-    "chest_pain": 60.0,
-    "stroke": 60.0,
-    "trauma": 60.0,
-    "critical_maternal": 90.0,
-    "critical_neonatal": 90.0,
-}
 
 
 class SettingsError(ValueError):
@@ -42,6 +33,7 @@ class SettingsError(ValueError):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    _policy: Policy = PrivateAttr()
 
     broker_url: str = Field(
         EMBEDDED,
@@ -123,19 +115,10 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         7.0, gt=0, le=365, description="MEDALLIANCE_RETENTION_DAYS: dedupe horizon; older events are too_old"
     )
-    ed_long_stay_hours: float = Field(
-        4.0, gt=0, description="MEDALLIANCE_ED_LONG_STAY_HOURS: an ED stay longer than this is long"
-    )
-    accept_standard_minutes: dict[Category, float] = Field(
-        default_factory=lambda: dict(DEFAULT_ACCEPT_MINUTES),
-        description="MEDALLIANCE_ACCEPT_STANDARD_MINUTES: per category, JSON",
-    )
-    arrive_standard_minutes: dict[Category, float] = Field(
-        default_factory=lambda: dict(DEFAULT_ARRIVE_MINUTES),
-        description="MEDALLIANCE_ARRIVE_STANDARD_MINUTES: per category, JSON",
-    )
-    due_soon_fraction: float = Field(
-        0.8, gt=0, lt=1, description="MEDALLIANCE_DUE_SOON_FRACTION: share of a standard that is 'due soon'"
+    policy_path: Path = Field(
+        SHIPPED_POLICY,
+        description="MEDALLIANCE_POLICY_PATH: the policy YAML, every threshold and window (docs/policy.md; "
+        "default: the shipped one); `medalliance generate` builds the rules from the same file",
     )
     batch_size: int = Field(2000, ge=1, le=100_000, description="MEDALLIANCE_BATCH_SIZE: events per batch")
     batch_seconds: float = Field(
@@ -179,25 +162,22 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
-    @field_validator("accept_standard_minutes", "arrive_standard_minutes")
-    @classmethod
-    def _all_categories(cls, value: dict[Category, float]) -> dict[Category, float]:
-        if any(minutes <= 0 for minutes in value.values()):
-            raise ValueError("every standard must be a positive number of minutes")
-        return value
-
     @model_validator(mode="after")
-    def _complete_standards(self) -> Settings:
-        # A partial JSON override keeps the defaults for the categories it leaves out.
-        object.__setattr__(
-            self, "accept_standard_minutes", {**DEFAULT_ACCEPT_MINUTES, **self.accept_standard_minutes}
-        )
-        object.__setattr__(
-            self, "arrive_standard_minutes", {**DEFAULT_ARRIVE_MINUTES, **self.arrive_standard_minutes}
-        )
+    def _consistent(self) -> Settings:
         if self.kafka_sasl_mechanism and not (self.kafka_sasl_username and self.kafka_sasl_password):
             raise ValueError("kafka_sasl_mechanism needs kafka_sasl_username and kafka_sasl_password")
         return self
+
+    def model_post_init(self, context: object) -> None:
+        # Read once: the worker judges every scrape by it. An invalid file is a settings error.
+        try:
+            self._policy = load_policy(self.policy_path)
+        except PolicyError as exc:
+            raise ValueError(f"{exc} ({ENV_PREFIX}POLICY_PATH)") from None
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
 
     @property
     def embedded(self) -> bool:
@@ -226,10 +206,6 @@ class Settings(BaseSettings):
     def topic(self, feed: Feed) -> str:
         return {"beds": self.topic_beds, "visits": self.topic_visits, "requests": self.topic_requests}[feed]
 
-    def standard_seconds(self, category: Category, stage: str) -> float:
-        table = self.accept_standard_minutes if stage == "accepted" else self.arrive_standard_minutes
-        return table[category] * 60.0
-
     def bootstrap_servers(self) -> str:
         """host:port list for Kafka clients (the embedded broker's address when embedded)."""
         if self.embedded:
@@ -243,6 +219,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
+        if not first["loc"]:  # the model as a whole (the policy file, a combination of fields)
+            raise SettingsError(str(first["msg"]).removeprefix("Value error, ")) from None
         field = ".".join(str(part) for part in first["loc"])
-        env = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else ENV_PREFIX + "*"
+        env = ENV_PREFIX + str(first["loc"][0]).upper()
         raise SettingsError(f"invalid setting {field} ({env}): {first['msg']}") from None

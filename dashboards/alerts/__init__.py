@@ -1,6 +1,6 @@
 """Alerting as code: one catalog -> Prometheus rules, Grafana-managed rules, Alertmanager config.
 
-    >>> files = generated_files()
+    >>> files = generated_files(shipped_policy())
     >>> sorted(str(path) for path in files)[0]
     'dashboards/generated/test/alertmanager/alertmanager.yml'
 
@@ -27,12 +27,16 @@ from dashboards.alerts.prometheus_rules import (
     recording_rules_yaml,
 )
 from dashboards.alerts.recording import recording_groups
+from schemas.policy import Policy
 
 DEPLOY: Final = Path("deploy")
 TEST_ROOT: Final = Path("dashboards/generated/test")
 
 __all__ = [
+    "ALERTS_FILE",
     "PRODUCTION",
+    "RECORDING_FILE",
+    "RULES_DIR",
     "TEST",
     "Alert",
     "Bilingual",
@@ -52,20 +56,20 @@ __all__ = [
 ]
 
 
-def files_for(profile: Profile, root: Path) -> dict[Path, str]:
+def files_for(profile: Profile, policy: Policy, root: Path) -> dict[Path, str]:
     """The five alerting files of one profile, laid out under `root` as under deploy/."""
     rules = root / "prometheus" / RULES_DIR
     return {
-        rules / RECORDING_FILE: recording_rules_yaml(profile),
-        rules / ALERTS_FILE: alerting_rules_yaml(profile),
+        rules / RECORDING_FILE: recording_rules_yaml(profile, policy),
+        rules / ALERTS_FILE: alerting_rules_yaml(profile, policy),
         root / "prometheus" / "prometheus.yml": prometheus_config(profile),
         root / "grafana" / "provisioning" / "alerting" / "medalliance-alerts.yml": grafana_alerting_yaml(
-            profile
+            profile, policy
         ),
-        root / "alertmanager" / "alertmanager.yml": alertmanager_yaml(profile),
+        root / "alertmanager" / "alertmanager.yml": alertmanager_yaml(profile, policy),
     }
 
 
-def generated_files() -> dict[Path, str]:
+def generated_files(policy: Policy) -> dict[Path, str]:
     """Production files under deploy/, the TEST variant under dashboards/generated/test/."""
-    return {**files_for(PRODUCTION, DEPLOY), **files_for(TEST, TEST_ROOT)}
+    return {**files_for(PRODUCTION, policy, DEPLOY), **files_for(TEST, policy, TEST_ROOT)}

@@ -1,36 +1,21 @@
 """Alerts on care capacity and flow: wards, the county's beds, the ED, high-risk requests.
 
-    >>> [alert.name for alert in care_alerts(PRODUCTION)][:2]
+    >>> [alert.name for alert in care_alerts(PRODUCTION, shipped_policy())][:2]
     ['WardOccupancyHigh', 'FacilityOverCapacity']
 
-Thresholds are from DOMAIN.md and the settings defaults; each `for:` says why it is that long.
+Every threshold and window is the policy's (schemas/policy.yaml); each `for:` says why it is that long.
 """
 
 from __future__ import annotations
 
-from typing import Final
-
-from dashboards.alerts import names as n
 from dashboards.alerts.model import Alert, Bilingual
 from dashboards.alerts.profile import HOUR, MINUTE, Profile
-from dashboards.alerts.recording import RUNWAY_TARGET_RATIO
-from dashboards.promql import selector, sharded_rate_sum, sharded_sum, with_facility_names
-from streams.metrics import catalog as c
-from streams.settings import Settings
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy
+from schemas.promql import selector, sharded_rate_sum, sharded_sum, with_facility_names
 
-WARD_FULL_RATIO: Final = 0.90  # DOMAIN.md: at >= 90% expect regular bed crises
-SMALL_WARD_BEDS: Final = 10  # below this a percentage misleads (one patient = 10+ points)
-SMALL_WARD_FREE_BEDS: Final = 1  # ...so small wards alert on free beds: one or none left
-OVER_CAPACITY_RATIO: Final = 1.0  # above 100%: corridor beds (加床)
-RUNWAY_SHORT_HOURS: Final = 4.0  # the issue: hours to 95% < 4
-ED_SURGE_FACTOR: Final = 2.0  # "far above": twice the same hour yesterday / last week, whichever is higher
-ED_SURGE_FLOOR: Final = 20  # arrivals/hour never counted as a surge (also the rule while history is short)
-ED_LONG_STAY_HOURS: Final = Settings.model_fields["ed_long_stay_hours"].default
-LWBS_RATIO: Final = 0.05  # DOMAIN.md: left without being seen >= 5% is ED crowding
-LWBS_WINDOW: Final = 2 * HOUR
-LWBS_MIN_DEPARTURES: Final = 20  # below this a single walk-out would read as a crisis
 LWBS = 'disposition="left_without_being_seen"'
-DUE_SOON_SHARE: Final = f"{Settings.model_fields['due_soon_fraction'].default:.0%}"  # the worker's default
 
 NAME_ZH = "{{ $labels.name }}"
 NAME_EN = "{{ $labels.name_en }}"
@@ -42,13 +27,17 @@ def _to_facility(expr: str) -> str:
     return f'label_replace({expr}, "facility", "$1", "to_facility", "(.*)")'
 
 
-def bed_alerts(profile: Profile) -> list[Alert]:
+def bed_alerts(profile: Profile, policy: Policy) -> list[Alert]:
     ratio, staffed, free = n.OCCUPANCY_RATIO_WARD, n.BEDS_STAFFED_WARD, n.BEDS_FREE_WARD
-    large = f"({ratio} >= {WARD_FULL_RATIO} and on (facility, ward) {staffed} >= {SMALL_WARD_BEDS})"
+    occupancy = policy.occupancy
+    small_beds, small_free = occupancy.small_ward_beds, occupancy.small_ward_free_beds
+    page, over = f"{occupancy.page_ward:.0%}", f"{occupancy.page_facility:.0%}"
+    large = f"({ratio} >= {occupancy.page_ward} and on (facility, ward) {staffed} >= {small_beds})"
     small = (
-        f"({ratio} and on (facility, ward) ({free} <= {SMALL_WARD_FREE_BEDS}"
-        f" and on (facility, ward) {staffed} < {SMALL_WARD_BEDS}))"
+        f"({ratio} and on (facility, ward) ({free} <= {small_free}"
+        f" and on (facility, ward) {staffed} < {small_beds}))"
     )
+    target, short = f"{occupancy.runway_target:.0%}", f"{occupancy.runway_short_hours:g}"
     return [
         Alert(
             "WardOccupancyHigh",
@@ -63,16 +52,16 @@ def bed_alerts(profile: Profile) -> list[Alert]:
             ),
             Bilingual(
                 f"{NAME_ZH} {{{{ $labels.ward }}}} 病区床位使用率 {RATIO} 已持续 15 分钟"
-                f"（≥ 90%；不足 {SMALL_WARD_BEDS} 张床的病区按空床 ≤ {SMALL_WARD_FREE_BEDS} 张计）。",
+                f"（≥ {page}；不足 {small_beds} 张床的病区按空床 ≤ {small_free} 张计）。",
                 f"Ward {{{{ $labels.ward }}}} at {NAME_EN} has been at {RATIO} occupancy for 15 minutes "
-                f"(>= 90%; wards under {SMALL_WARD_BEDS} beds: {SMALL_WARD_FREE_BEDS} or no free bed).",
+                f"(>= {page}; wards under {small_beds} beds: {small_free} or no free bed).",
             ),
             inhibited_by=("FacilityOverCapacity",),
             inhibit_equal=("facility",),
         ),
         Alert(
             "FacilityOverCapacity",
-            with_facility_names(f"{n.OCCUPANCY_RATIO_FACILITY} > {OVER_CAPACITY_RATIO}"),
+            with_facility_names(f"{n.OCCUPANCY_RATIO_FACILITY} > {occupancy.page_facility}"),
             profile.for_(15 * MINUTE),  # as for wards: sustained, not a census crossing an admission
             "page",
             "critical",
@@ -81,48 +70,54 @@ def bed_alerts(profile: Profile) -> list[Alert]:
                 f"{NAME_EN} is over capacity ({RATIO} of staffed beds: corridor beds)",
             ),
             Bilingual(
-                f"{NAME_ZH} 在床患者超过开放床位，使用率 {RATIO}，已持续 15 分钟。",
-                f"{NAME_EN} has more inpatients than staffed beds ({RATIO}) for 15 minutes.",
+                f"{NAME_ZH} 床位使用率 {RATIO}，超过 {over}（在床患者多于开放床位），已持续 15 分钟。",
+                f"{NAME_EN} has been at {RATIO} of its staffed beds (over {over}: corridor beds) "
+                "for 15 minutes.",
             ),
         ),
         Alert(
             "CountyBedRunwayShort",
-            f"{n.BED_RUNWAY_HOURS_COUNTY} < {RUNWAY_SHORT_HOURS}",
+            f"{n.BED_RUNWAY_HOURS_COUNTY} < {occupancy.runway_short_hours}",
             profile.for_(15 * MINUTE),  # the trend must hold for a while before it is a forecast
             "page",
             "warning",
             Bilingual(
-                '全县床位预计 {{ printf "%.1f" $value }} 小时内达到 95%',
-                'County beds forecast to reach 95% occupancy in {{ printf "%.1f" $value }} h',
+                f'全县床位预计 {{{{ printf "%.1f" $value }}}} 小时内达到 {target}',
+                f'County beds forecast to reach {target} occupancy in {{{{ printf "%.1f" $value }}}} h',
             ),
             Bilingual(
                 f"按近一小时趋势（predict_linear），全县床位使用率将在 "
-                f'{{{{ printf "%.1f" $value }}}} 小时内达到 {RUNWAY_TARGET_RATIO:.0%}'
-                f"（阈值 {RUNWAY_SHORT_HOURS:.0f} 小时）。",
+                f'{{{{ printf "%.1f" $value }}}} 小时内达到 {target}'
+                f"（阈值 {short} 小时）。",
                 "On the last hour's trend (predict_linear) county occupancy reaches "
-                f"{RUNWAY_TARGET_RATIO:.0%} "
-                f'in {{{{ printf "%.1f" $value }}}} h (threshold {RUNWAY_SHORT_HOURS:.0f} h).',
+                f'{target} in {{{{ printf "%.1f" $value }}}} h (threshold {short} h).',
             ),
         ),
     ]
 
 
-def ed_alerts(profile: Profile) -> list[Alert]:
+def ed_alerts(profile: Profile, policy: Policy) -> list[Alert]:
     arrivals, baseline = n.ED_ARRIVALS_LAST_HOUR_FACILITY, n.ED_ARRIVALS_BASELINE_FACILITY
+    ed = policy.emergency
+    factor, floor, over = f"{ed.surge_factor:g}", ed.surge_floor, f"{ed.page_over_beds:.0%}"
+    lwbs_share, lwbs_hours, lwbs_min = (
+        f"{ed.lwbs_ratio:.0%}",
+        f"{ed.lwbs_seconds / HOUR:g}",
+        ed.lwbs_min_departures,
+    )
     # Event-time arrivals (a drained backlog of old events does not count) against the higher of the
     # same hour yesterday and last week; never below the floor, which alone applies until history exists.
     threshold = (
-        f"(clamp_min({ED_SURGE_FACTOR} * {baseline}, {ED_SURGE_FLOOR})"
-        f" or on (facility) (0 * {arrivals} + {ED_SURGE_FLOOR}))"
+        f"(clamp_min({ed.surge_factor} * {baseline}, {floor}) or on (facility) (0 * {arrivals} + {floor}))"
     )
-    window = profile.window(LWBS_WINDOW)
+    window = profile.window(ed.lwbs_seconds)
     lwbs = (
         f"({sharded_rate_sum(c.ED_DEPARTURES, window, LWBS, by=('facility',))}"
-        f" / {sharded_rate_sum(c.ED_DEPARTURES, window, by=('facility',))}) >= {LWBS_RATIO}"
+        f" / {sharded_rate_sum(c.ED_DEPARTURES, window, by=('facility',))}) >= {ed.lwbs_ratio}"
         f" and on (facility) sum by (facility) (increase({selector(c.ED_DEPARTURES)}[{window}]))"
-        f" >= {LWBS_MIN_DEPARTURES}"
+        f" >= {lwbs_min}"
     )
-    long_h = f"{ED_LONG_STAY_HOURS:g}"
+    long_h = f"{ed.long_stay_hours:g}"
     return [
         Alert(
             "EDSurge",
@@ -136,14 +131,14 @@ def ed_alerts(profile: Profile) -> list[Alert]:
             ),
             Bilingual(
                 f"{NAME_ZH} 急诊近一小时到达 {COUNT} 人次（按发生时间），超过昨日/上周同时段的 "
-                f"{ED_SURGE_FACTOR:g} 倍且不低于 {ED_SURGE_FLOOR} 人次，已持续 10 分钟。",
-                f"{NAME_EN} had {COUNT} ED arrivals in the last hour (event time): over {ED_SURGE_FACTOR:g}x "
-                f"the same hour yesterday / last week and at least {ED_SURGE_FLOOR}, for 10 minutes.",
+                f"{factor} 倍且不低于 {floor} 人次，已持续 10 分钟。",
+                f"{NAME_EN} had {COUNT} ED arrivals in the last hour (event time): over {factor}x "
+                f"the same hour yesterday / last week and at least {floor}, for 10 minutes.",
             ),
         ),
         Alert(
             "EDOverCapacity",
-            with_facility_names(f"{n.ED_OCCUPANCY_RATIO_FACILITY} > 1"),
+            with_facility_names(f"{n.ED_OCCUPANCY_RATIO_FACILITY} > {ed.page_over_beds}"),
             profile.for_(15 * MINUTE),
             "page",
             "critical",
@@ -152,8 +147,8 @@ def ed_alerts(profile: Profile) -> list[Alert]:
                 f"More ED patients than ED beds at {NAME_EN} ({RATIO})",
             ),
             Bilingual(
-                f"{NAME_ZH} 急诊在室患者为急诊床位的 {RATIO}，已持续 15 分钟。",
-                f"{NAME_EN} has ED patients at {RATIO} of its ED beds for 15 minutes.",
+                f"{NAME_ZH} 急诊在室患者为急诊床位的 {RATIO}（阈值 {over}），已持续 15 分钟。",
+                f"{NAME_EN} has ED patients at {RATIO} of its ED beds (threshold {over}) for 15 minutes.",
             ),
         ),
         Alert(
@@ -185,16 +180,17 @@ def ed_alerts(profile: Profile) -> list[Alert]:
                 f"{RATIO} of ED patients left without being seen at {NAME_EN}",
             ),
             Bilingual(
-                f"{NAME_ZH} 近 2 小时急诊离开患者中 {RATIO} 未经诊治即离开"
-                f"（阈值 5%，至少 {LWBS_MIN_DEPARTURES} 人次）。",
-                f"Over the last 2 h, {RATIO} of ED departures at {NAME_EN} left without being seen "
-                f"(threshold 5%, at least {LWBS_MIN_DEPARTURES} departures).",
+                f"{NAME_ZH} 近 {lwbs_hours} 小时急诊离开患者中 {RATIO} 未经诊治即离开"
+                f"（阈值 {lwbs_share}，至少 {lwbs_min} 人次）。",
+                f"Over the last {lwbs_hours} h, {RATIO} of ED departures at {NAME_EN} left without being "
+                f"seen (threshold {lwbs_share}, at least {lwbs_min} departures).",
             ),
         ),
     ]
 
 
-def request_alerts(profile: Profile) -> list[Alert]:
+def request_alerts(profile: Profile, policy: Policy) -> list[Alert]:
+    share = f"{policy.requests.due_soon_share:.0%}"
     by = ("category", "stage", "to_facility")
     due = with_facility_names(_to_facility(f"{sharded_sum(c.REQUESTS_DUE_SOON, by=by)} > 0"))
     overdue = with_facility_names(_to_facility(f"{sharded_sum(c.REQUESTS_OVERDUE, by=by)} > 0"))
@@ -204,15 +200,15 @@ def request_alerts(profile: Profile) -> list[Alert]:
         Alert(
             "RequestDueSoon",
             due,
-            # 0s: the due-soon window is 20% of the standard (2 min for acceptance); any wait eats it.
+            # 0s: the due-soon window is the last fifth of the standard (2 min for acceptance); any wait
+            # eats it.
             profile.for_(0),
             "ticket",
             "warning",
             Bilingual(f"{COUNT} 个{what_zh}即将超时", f"{COUNT} {what_en} due soon"),
             Bilingual(
-                f"{COUNT} 个{what_zh}已用去时限的 {DUE_SOON_SHARE} 以上，尚未到达该环节。",
-                f"{COUNT} open {what_en} have used over {DUE_SOON_SHARE} of the time standard"
-                " without reaching it.",
+                f"{COUNT} 个{what_zh}已用去时限的 {share} 以上，尚未到达该环节。",
+                f"{COUNT} open {what_en} have used over {share} of the time standard without reaching it.",
             ),
             inhibited_by=("RequestOverdue",),
             inhibit_equal=("facility", "category", "stage"),
@@ -233,5 +229,5 @@ def request_alerts(profile: Profile) -> list[Alert]:
     ]
 
 
-def care_alerts(profile: Profile) -> list[Alert]:
-    return [*bed_alerts(profile), *ed_alerts(profile), *request_alerts(profile)]
+def care_alerts(profile: Profile, policy: Policy) -> list[Alert]:
+    return [*bed_alerts(profile, policy), *ed_alerts(profile, policy), *request_alerts(profile, policy)]

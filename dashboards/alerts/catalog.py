@@ -1,6 +1,6 @@
-"""The one alert catalog: every alert and recording rule, for a timing profile.
+"""The one alert catalog: every alert, for a timing profile and a policy.
 
-    >>> [alert.name for alert in alerts(PRODUCTION)][:3]
+    >>> [alert.name for alert in alerts(PRODUCTION, shipped_policy())][:3]
     ['WardOccupancyHigh', 'FacilityOverCapacity', 'CountyBedRunwayShort']
 
 Prometheus rules, Grafana-managed rules and the Alertmanager inhibitions are all rendered from
@@ -13,11 +13,12 @@ from dashboards.alerts.care import care_alerts
 from dashboards.alerts.model import Alert
 from dashboards.alerts.ops import ops_alerts
 from dashboards.alerts.profile import Profile
+from schemas.policy import Policy
 
 
-def alerts(profile: Profile) -> list[Alert]:
+def alerts(profile: Profile, policy: Policy) -> list[Alert]:
     """Every alert, in a stable order; names are unique and inhibitors exist."""
-    catalog = [*care_alerts(profile), *ops_alerts(profile)]
+    catalog = [*care_alerts(profile, policy), *ops_alerts(profile, policy)]
     names = [alert.name for alert in catalog]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate alert names in {names}")

@@ -1,73 +1,66 @@
 """Alerts on the data itself and the pipeline: stale feeds, rejected events, delay, workers,
 source partitions that are not being consumed.
 
->>> [alert.name for alert in ops_alerts(PRODUCTION)][-1]
-'Watchdog'
+>>> [alert.name for alert in ops_alerts(PRODUCTION, shipped_policy())][-1]
+'PolicyMismatch'
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
-from dashboards.alerts import names as n
 from dashboards.alerts.model import Alert, Bilingual
 from dashboards.alerts.profile import MINUTE, Profile
-from dashboards.promql import registry_max, selector, sharded_rate_sum, with_facility_names
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy
+from schemas.promql import registry_max, selector, sharded_rate_sum, with_facility_names
 
-FEED_STALE_SECONDS: Final = 5 * MINUTE  # heartbeats come every 60 s: five missed is a broken feed
 VILLAGE_CLINIC: Final = "village_clinic"
-# A clinic's system starts when staff arrive: no ticket until it has been open this long.
-CLINIC_OPEN_GRACE: Final = 10 * MINUTE
-REJECTED_RATIO: Final = 0.05
-REJECTED_WINDOW: Final = 15 * MINUTE
-REJECTED_MIN_EVENTS: Final = 5  # one bad message out of three is not a broken integration yet
-DELAY_QUANTILE: Final = 0.95
-DELAY_SECONDS: Final = 60
-DELAY_WINDOW: Final = 5 * MINUTE
 UNKNOWN_NAME: Final = ("未登记机构", "unregistered facility")
-# A rebalance with table recovery takes ~20 s; a partition whose lag is unknown, or whose offset
-# stands still with messages waiting, for this long is not being consumed.
-CONSUMER_STALL: Final = 5 * MINUTE
 
 NAME_ZH = "{{ $labels.name }}"
 NAME_EN = "{{ $labels.name_en }}"
 
 
-def _stale(level_matcher: str, open_gate: str) -> str:
-    """Feeds silent past the threshold, plus facilities that never sent anything (feed="all")."""
-    last_seen = n.FEED_LAST_SEEN_FACILITY_FEED
+def _stale(level_matcher: str) -> str:
+    """The one staleness rule (dashboards/alerts/recording.py) for the facilities of some levels."""
     facilities = registry_max(c.FACILITY_INFO, level_matcher, by=("facility",))
-    silent = f"(time() - {last_seen}) > {FEED_STALE_SECONDS}"
-    never = f'label_replace({facilities} unless on (facility) {last_seen}, "feed", "all", "", "")'
-    return with_facility_names(
-        f"(({silent}) or ({never})) and on (facility) ({open_gate}) and on (facility) {facilities}"
-    )
+    return with_facility_names(f"{n.FEED_STALE_SECONDS_FACILITY_FEED} and on (facility) {facilities}")
 
 
-def _text_stale(kind_zh: str, kind_en: str) -> tuple[Bilingual, Bilingual]:
+def _text_stale(kind_zh: str, kind_en: str, minutes: str) -> tuple[Bilingual, Bilingual]:
     feed = "{{ $labels.feed }}"
     return (
         Bilingual(f"{kind_zh}{NAME_ZH} 数据中断（{feed}）", f"{kind_en} {NAME_EN}: feed {feed} is silent"),
         Bilingual(
-            f"{NAME_ZH} 的 {feed} 数据流超过 {FEED_STALE_SECONDS // MINUTE} 分钟没有事件或心跳"
+            f"{NAME_ZH} 的 {feed} 数据流超过 {minutes} 分钟没有事件或心跳"
             "（feed=all：自服务有数据以来从未收到任何数据）。",
             f"No event or heartbeat from {NAME_EN} on feed {feed} for over "
-            f"{FEED_STALE_SECONDS // MINUTE} min (feed=all: nothing ever received from it).",
+            f"{minutes} min (feed=all: nothing ever received from it).",
         ),
     )
 
 
-def feed_alerts(profile: Profile) -> list[Alert]:
-    is_open = n.FACILITY_OPEN_FACILITY
-    hospital_summary, hospital_description = _text_stale("医院", "Hospital")
-    clinic_summary, clinic_description = _text_stale("村卫生站", "Village clinic")
+def _minutes(seconds: Iterable[int]) -> str:
+    """'5' or '5–10': the stale ages of the levels an alert covers, in minutes."""
+    values = sorted({age / MINUTE for age in seconds})
+    return f"{values[0]:g}" if len(values) == 1 else f"{values[0]:g}–{values[-1]:g}"
+
+
+def feed_alerts(profile: Profile, policy: Policy) -> list[Alert]:
+    ages = policy.feeds.stale_seconds
+    hospital = _minutes(age for level, age in ages.items() if level != VILLAGE_CLINIC)
+    hospital_summary, hospital_description = _text_stale("医院", "Hospital", hospital)
+    clinic_summary, clinic_description = _text_stale(
+        "村卫生站", "Village clinic", _minutes([ages[VILLAGE_CLINIC]])
+    )
     return [
         Alert(
             "FeedStaleHospital",
-            # Hospitals publish around the clock (facility_open is always 1 for them).
-            _stale(f'level!="{VILLAGE_CLINIC}"', f"{is_open} == 1"),
-            profile.for_(MINUTE),  # the threshold already waited 5 min; 1 more rides out a rebalance
+            _stale(f'level!="{VILLAGE_CLINIC}"'),
+            profile.for_(MINUTE),  # the rule already waited its age; 1 min more rides out a rebalance
             "page",
             "critical",
             hospital_summary,
@@ -76,10 +69,7 @@ def feed_alerts(profile: Profile) -> list[Alert]:
         ),
         Alert(
             "FeedStaleVillageClinic",
-            _stale(
-                f'level="{VILLAGE_CLINIC}"',
-                f"min_over_time({is_open}[{profile.window(CLINIC_OPEN_GRACE)}]) == 1",
-            ),
+            _stale(f'level="{VILLAGE_CLINIC}"'),
             profile.for_(10 * MINUTE),  # a ticket, never a page: worked in office hours
             "ticket",
             "warning",
@@ -96,17 +86,20 @@ def _with_names_or_unregistered(expr: str) -> str:
     return f"{with_facility_names(expr)} or on (facility) {unknown}"
 
 
-def pipeline_alerts(profile: Profile) -> list[Alert]:
-    window = profile.window(REJECTED_WINDOW)
+def pipeline_alerts(profile: Profile, policy: Policy) -> list[Alert]:
+    limits = policy.pipeline
+    window = profile.window(limits.rejected_seconds)
+    share, minutes = f"{limits.rejected_ratio:.0%}", f"{limits.rejected_seconds / MINUTE:g}"
+    quantile, delay = f"p{limits.delay_quantile * 100:g}", limits.delay_seconds
     rejected = sharded_rate_sum(c.EVENTS_REJECTED, window, by=("facility",))
     accepted = sharded_rate_sum(c.FACILITY_EVENTS, window, by=("facility",))
     ratio = (
-        f"({rejected} / (({rejected} + {accepted}) or {rejected})) > {REJECTED_RATIO}"
+        f"({rejected} / (({rejected} + {accepted}) or {rejected})) > {limits.rejected_ratio}"
         f" and on (facility) sum by (facility) (increase({selector(c.EVENTS_REJECTED)}[{window}]))"
-        f" >= {REJECTED_MIN_EVENTS}"
+        f" >= {limits.rejected_min_events}"
     )
     buckets = sharded_rate_sum(
-        c.EVENT_DELAY, profile.window(DELAY_WINDOW), by=("feed", "le"), suffix="_bucket"
+        c.EVENT_DELAY, profile.window(limits.delay_window_seconds), by=("feed", "le"), suffix="_bucket"
     )
     up = f'up{{job="{n.WORKER_JOB}"}}'
     return [
@@ -121,29 +114,29 @@ def pipeline_alerts(profile: Profile) -> list[Alert]:
                 f"{{{{ $value | humanizePercentage }}}} of events from {NAME_EN} are rejected",
             ),
             Bilingual(
-                f"近 15 分钟 {NAME_ZH} 发送的事件中 {{{{ $value | humanizePercentage }}}} 被拒收（阈值 5%），"
-                "原因见死信主题（medalliance dead-letter）。",
-                f"Over 15 min, {{{{ $value | humanizePercentage }}}} of messages from {NAME_EN} were "
-                "rejected (threshold 5%); the reasons are on the dead-letter topic.",
+                f"近 {minutes} 分钟 {NAME_ZH} 发送的事件中 {{{{ $value | humanizePercentage }}}} 被拒收"
+                f"（阈值 {share}），原因见死信主题（medalliance dead-letter）。",
+                f"Over {minutes} min, {{{{ $value | humanizePercentage }}}} of messages from {NAME_EN} were "
+                f"rejected (threshold {share}); the reasons are on the dead-letter topic.",
             ),
         ),
         Alert(
             "PipelineDelayHigh",
-            f"histogram_quantile({DELAY_QUANTILE}, {buckets}) > {DELAY_SECONDS}",
+            f"histogram_quantile({limits.delay_quantile}, {buckets}) > {delay}",
             profile.for_(
                 10 * MINUTE
             ),  # a drained backlog raises it briefly; only a lasting delay is a ticket
             "ticket",
             "warning",
             Bilingual(
-                "{{ $labels.feed }} 数据流处理延迟 p95 {{ $value | humanizeDuration }}",
-                "Feed {{ $labels.feed }}: event delay p95 is {{ $value | humanizeDuration }}",
+                f"{{{{ $labels.feed }}}} 数据流处理延迟 {quantile} {{{{ $value | humanizeDuration }}}}",
+                f"Feed {{{{ $labels.feed }}}}: event delay {quantile} is {{{{ $value | humanizeDuration }}}}",
             ),
             Bilingual(
-                f"{{{{ $labels.feed }}}} 数据流事件从发生到处理的 p95 延迟超过 {DELAY_SECONDS} 秒，"
+                f"{{{{ $labels.feed }}}} 数据流事件从发生到处理的 {quantile} 延迟超过 {delay} 秒，"
                 "已持续 10 分钟；大屏数据滞后。",
-                f"The p95 delay from occurred_at to processing on feed {{{{ $labels.feed }}}} has been over "
-                f"{DELAY_SECONDS} s for 10 minutes: the wall is behind.",
+                f"The {quantile} delay from occurred_at to processing on feed {{{{ $labels.feed }}}} has "
+                f"been over {delay} s for 10 minutes: the wall is behind.",
             ),
         ),
         Alert(
@@ -176,20 +169,21 @@ def pipeline_alerts(profile: Profile) -> list[Alert]:
     ]
 
 
-def consumer_alerts(profile: Profile) -> list[Alert]:
+def consumer_alerts(profile: Profile, policy: Policy) -> list[Alert]:
     """A source partition a worker owns but does not consume: its figures freeze without a sound
     (the feeds of its facilities would look stale, wrongly blaming the hospitals)."""
-    minutes = CONSUMER_STALL // MINUTE
+    stall = policy.pipeline.consumer_stall_seconds
+    minutes = f"{stall / MINUTE:g}"
     where = "{{ $labels.feed }}[{{ $labels.partition }}]"
     stalled = (
         f"{selector(c.CONSUMER_LAG)} > 0 and on (instance, feed, partition) "
-        f"changes({selector(c.CONSUMER_OFFSET)}[{profile.window(CONSUMER_STALL)}]) == 0"
+        f"changes({selector(c.CONSUMER_OFFSET)}[{profile.window(stall)}]) == 0"
     )
     return [
         Alert(
             "ConsumerLagUnknown",
             f"{selector(c.CONSUMER_LAG_UNKNOWN)} == 1",
-            profile.for_(CONSUMER_STALL),
+            profile.for_(stall),
             "page",
             "critical",
             Bilingual(f"分区 {where} 消费积压未知", f"Partition {where}: consumer lag unknown"),
@@ -221,5 +215,37 @@ def consumer_alerts(profile: Profile) -> list[Alert]:
     ]
 
 
-def ops_alerts(profile: Profile) -> list[Alert]:
-    return [*feed_alerts(profile), *consumer_alerts(profile), *pipeline_alerts(profile)]
+def policy_alerts(profile: Profile) -> list[Alert]:
+    """The worker judges by one policy, the rules by another: due soon, overdue and long stays on the
+    wall then disagree with the pages. Both export the policy's hash (schemas/policy.py)."""
+    worker = f"max by ({n.POLICY_HASH_LABEL}) ({selector(c.POLICY_INFO)})"
+    return [
+        Alert(
+            "PolicyMismatch",
+            f"{worker} unless on ({n.POLICY_HASH_LABEL}) {n.RULES_POLICY_INFO}",
+            profile.for_(5 * MINUTE),  # a rolling deploy changes workers and rules minutes apart
+            "ticket",
+            "warning",
+            Bilingual(
+                "告警规则与处理节点的策略不一致（节点策略 {{ $labels.policy_hash }}）",
+                "Rules and workers run different policies (worker policy {{ $labels.policy_hash }})",
+            ),
+            Bilingual(
+                "处理节点按策略 {{ $labels.policy_hash }} 计算（即将超时、超时、急诊滞留），"
+                "而 Prometheus 加载的规则由另一份策略生成：告警与大屏可能不一致。"
+                "请用同一策略文件重新运行 medalliance generate。",
+                "Workers judge due-soon, overdue and long ED stays by policy {{ $labels.policy_hash }}, "
+                "but the rules Prometheus loaded were generated from another policy: pages and the wall "
+                "may disagree. Regenerate with `medalliance generate` from the workers' policy file.",
+            ),
+        )
+    ]
+
+
+def ops_alerts(profile: Profile, policy: Policy) -> list[Alert]:
+    return [
+        *feed_alerts(profile, policy),
+        *consumer_alerts(profile, policy),
+        *pipeline_alerts(profile, policy),
+        *policy_alerts(profile),
+    ]

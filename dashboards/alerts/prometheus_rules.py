@@ -11,10 +11,11 @@ from typing import Any, Final
 
 from dashboards.alerts.catalog import alerts
 from dashboards.alerts.model import RecordingRule
-from dashboards.alerts.names import WORKER_JOB
 from dashboards.alerts.profile import Profile, duration
 from dashboards.alerts.recording import recording_groups
 from dashboards.alerts.yaml_text import dump
+from schemas.policy import Policy
+from schemas.rules import WORKER_JOB
 
 RECORDING_FILE: Final = "medalliance-recording.yml"
 ALERTS_FILE: Final = "medalliance-alerts.yml"
@@ -35,15 +36,15 @@ def _recording_dict(rule: RecordingRule) -> dict[str, Any]:
     return entry
 
 
-def recording_rules_yaml(profile: Profile) -> str:
+def recording_rules_yaml(profile: Profile, policy: Policy) -> str:
     groups = [
         {"name": name, "rules": [_recording_dict(rule) for rule in rules]}
-        for name, rules in recording_groups(profile).items()
+        for name, rules in recording_groups(profile, policy).items()
     ]
     return dump({"groups": groups}, header=_HEADER.format(profile=profile.name))
 
 
-def alert_rule_dicts(profile: Profile) -> list[dict[str, Any]]:
+def alert_rule_dicts(profile: Profile, policy: Policy) -> list[dict[str, Any]]:
     return [
         {
             "alert": alert.name,
@@ -52,17 +53,19 @@ def alert_rule_dicts(profile: Profile) -> list[dict[str, Any]]:
             "labels": alert.labels(),
             "annotations": alert.annotations(),
         }
-        for alert in alerts(profile)
+        for alert in alerts(profile, policy)
     ]
 
 
-def alerting_rules_yaml(profile: Profile) -> str:
+def alerting_rules_yaml(profile: Profile, policy: Policy) -> str:
     header = (
         _HEADER.format(profile=profile.name)
         + "\nThe default evaluator: Prometheus evaluates these and Alertmanager pages. Sites alerting from"
         "\nGrafana instead load deploy/grafana/provisioning/alerting/ and drop this file (docs/alerting.md)."
     )
-    return dump({"groups": [{"name": ALERT_GROUP, "rules": alert_rule_dicts(profile)}]}, header=header)
+    return dump(
+        {"groups": [{"name": ALERT_GROUP, "rules": alert_rule_dicts(profile, policy)}]}, header=header
+    )
 
 
 def prometheus_config(
@@ -70,15 +73,19 @@ def prometheus_config(
     *,
     workers: Sequence[str] = DEFAULT_WORKERS,
     alertmanagers: Sequence[str] = DEFAULT_ALERTMANAGERS,
-    rules_dir: str = RULES_DIR,
+    rules_dir: str | None = RULES_DIR,
+    scrape_interval_seconds: int | None = None,
 ) -> str:
-    """prometheus.yml: scrape the workers, load the rule files from `rules_dir`, send to Alertmanager."""
-    interval = duration(profile.scrape_interval_seconds)
+    """prometheus.yml: scrape the workers, load the rule files from `rules_dir` (None: no rules), send
+    to Alertmanager; the one builder of it (deploy, compose, `medalliance up`, the tests)."""
+    seconds = scrape_interval_seconds or profile.scrape_interval_seconds
+    interval = duration(seconds)
     # Prometheus refuses a timeout longer than the interval (its default is 10 s).
-    timeout = duration(min(profile.scrape_interval_seconds, _SCRAPE_TIMEOUT_SECONDS))
+    timeout = duration(min(seconds, _SCRAPE_TIMEOUT_SECONDS))
+    rule_files = [] if rules_dir is None else [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"]
     config = {
         "global": {"scrape_interval": interval, "scrape_timeout": timeout, "evaluation_interval": interval},
-        "rule_files": [f"{rules_dir}/{RECORDING_FILE}", f"{rules_dir}/{ALERTS_FILE}"],
+        "rule_files": rule_files,
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]},
         "scrape_configs": [
             {

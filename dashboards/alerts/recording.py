@@ -1,42 +1,30 @@
 """Recording rules: the per-facility and county figures alerts, dashboards and the wall share.
 
-    >>> groups = recording_groups(PRODUCTION)
+    >>> groups = recording_groups(PRODUCTION, shipped_policy())
     >>> [rule.record for rule in groups["medalliance.escalation"]][-1]
     'medalliance:escalation_level:alliance'
 
 Sharded metrics are summed `without (instance, partition)` once, here; everything else reads
-the recorded series. Every expression is built from the metric catalog (dashboards/promql.py).
+the recorded series. Every expression is built from the metric catalog (schemas/promql.py).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from dashboards.alerts import names as n
 from dashboards.alerts.model import RecordingRule
 from dashboards.alerts.profile import DAY, HOUR, Profile
-from dashboards.promql import registry_max, sharded_max, sharded_sum
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy, Steps
+from schemas.promql import registry_max, sharded_max, sharded_sum
 
-# Hours until the county reaches this occupancy: 95% is where admissions start to stall.
-RUNWAY_TARGET_RATIO: Final = 0.95
-# The trend behind the runway: an hour smooths single admissions, still sees a morning surge.
-RUNWAY_TREND_WINDOW: Final = HOUR
-# Same hour of day yesterday and last week: ED arrivals follow a daily and a weekly rhythm.
-BASELINE_OFFSETS: Final = (DAY, 7 * DAY)
 COUNTY_HOSPITAL: Final = "county_hospital"
 
-# Escalation (OPEL-style) thresholds: (level 2 from, level 3 from, level 4 above); docs/escalation.md.
-OCCUPANCY_STEPS: Final = (0.85, 0.90, 1.00)  # DOMAIN.md: risk > 85%, crises at 90%, corridor beds > 100%
-ED_OCCUPANCY_STEPS: Final = (0.80, 1.00, 1.20)  # patients per ED bed; > 1 means trolleys in corridors
-OVERDUE_LEVEL_4_COUNT: Final = 3  # three or more overdue high-risk requests at one hospital
-# The alliance is at level L when this many county hospitals are (or all of them, if fewer).
-HOSPITALS_FOR_ALLIANCE_LEVEL: Final = 2
 
-
-def _steps(expr: str, steps: tuple[float, float, float]) -> str:
+def _steps(expr: str, steps: Steps) -> str:
     """1 + one per threshold passed: 1..4 (the last step is strict: 'above 100%')."""
-    low, mid, high = steps
+    low, mid, high = steps.values()
     return f"1 + ({expr} >= bool {low}) + ({expr} >= bool {mid}) + ({expr} > bool {high})"
 
 
@@ -45,8 +33,9 @@ def _to_facility(expr: str) -> str:
     return f'label_replace({expr}, "facility", "$1", "to_facility", "(.*)")'
 
 
-def bed_rules(profile: Profile) -> list[RecordingRule]:
-    trend = f"{n.OCCUPANCY_RATIO_COUNTY}[{profile.window(RUNWAY_TREND_WINDOW)}]"
+def bed_rules(profile: Profile, policy: Policy) -> list[RecordingRule]:
+    occupancy = policy.occupancy
+    trend = f"{n.OCCUPANCY_RATIO_COUNTY}[{profile.window(occupancy.runway_trend_seconds)}]"
     fitted_now = f"predict_linear({trend}, 0)"
     rise_per_hour = f"(predict_linear({trend}, {HOUR}) - {fitted_now})"
     return [
@@ -65,17 +54,17 @@ def bed_rules(profile: Profile) -> list[RecordingRule]:
         # Hours for the fitted trend to reach the target; absent while flat or falling, 0 once past it.
         RecordingRule(
             n.BED_RUNWAY_HOURS_COUNTY,
-            f"clamp_min(({RUNWAY_TARGET_RATIO} - {fitted_now}) / ({rise_per_hour} > 0), 0)",
+            f"clamp_min(({occupancy.runway_target} - {fitted_now}) / ({rise_per_hour} > 0), 0)",
         ),
     ]
 
 
-def ed_rules(profile: Profile) -> list[RecordingRule]:
+def ed_rules(profile: Profile, policy: Policy) -> list[RecordingRule]:
     arrivals = n.ED_ARRIVALS_LAST_HOUR_FACILITY
     # Each look-back keeps its own series (label `lookback`) so max() sees both, not whichever `or` kept.
     lookbacks = " or ".join(
-        f'label_replace({arrivals} offset {profile.window(offset)}, "lookback", "{offset // DAY}d", "", "")'
-        for offset in BASELINE_OFFSETS
+        f'label_replace({arrivals} offset {profile.window(days * DAY)}, "lookback", "{days}d", "", "")'
+        for days in policy.emergency.surge_lookback_days
     )
     return [
         RecordingRule(n.ED_PATIENTS_FACILITY, sharded_sum(c.ED_PATIENTS, by=("facility",))),
@@ -89,7 +78,36 @@ def ed_rules(profile: Profile) -> list[RecordingRule]:
     ]
 
 
-def flow_rules() -> list[RecordingRule]:
+def stale_feeds(profile: Profile, policy: Policy) -> str:
+    """The one staleness rule: feeds silent past their level's age, and facilities never heard from,
+    while the facility is expected to publish (a village clinic only once open for the grace)."""
+    last_seen = n.FEED_LAST_SEEN_FACILITY_FEED
+    ages = policy.feeds.stale_seconds
+    if len(set(ages.values())) == 1:
+        limit = str(next(iter(ages.values())))
+    else:
+        per_level = " or ".join(
+            f"(0 * {_facilities(_level(level))} + {seconds})" for level, seconds in ages.items()
+        )
+        limit = f"on (facility) group_left () ({per_level})"
+    silent = f"(time() - {last_seen}) > {limit}"
+    unheard = f"{_facilities()} unless on (facility) {last_seen}"
+    never = f'label_replace({unheard}, "feed", "{n.NEVER_SEEN_FEED}", "", "") * +Inf'
+    grace = profile.window(policy.feeds.clinic_open_grace_seconds)
+    # Hospitals are always open, so the grace gates clinics only: a clinic's system starts with its staff.
+    is_open = f"min_over_time({n.FACILITY_OPEN_FACILITY}[{grace}]) == 1"
+    return f"(({silent}) or ({never})) and on (facility) ({is_open})"
+
+
+def _level(level: str) -> str:
+    return f'level="{level}"'
+
+
+def _facilities(level_matcher: str = "") -> str:
+    return registry_max(c.FACILITY_INFO, level_matcher, by=("facility",))
+
+
+def flow_rules(profile: Profile, policy: Policy) -> list[RecordingRule]:
     return [
         RecordingRule(
             n.REQUESTS_OVERDUE_FACILITY,
@@ -101,12 +119,19 @@ def flow_rules() -> list[RecordingRule]:
         ),
         RecordingRule(n.FEED_LAST_SEEN_FACILITY_FEED, sharded_max(c.FEED_LAST_SEEN)),
         RecordingRule(n.FACILITY_OPEN_FACILITY, registry_max(c.FACILITY_OPEN, by=("facility",))),
+        # After the two it reads: rules of a group are evaluated in order, each seeing the ones before.
+        RecordingRule(n.FEED_STALE_SECONDS_FACILITY_FEED, stale_feeds(profile, policy)),
     ]
 
 
-def escalation_rules() -> list[RecordingRule]:
+def policy_rules(policy: Policy) -> list[RecordingRule]:
+    """The policy these rules come from, for the PolicyMismatch alert and the wall to compare."""
+    return [RecordingRule(n.RULES_POLICY_INFO, "vector(1)", ((n.POLICY_HASH_LABEL, policy.hash),))]
+
+
+def escalation_rules(policy: Policy) -> list[RecordingRule]:
     """OPEL-style levels 1-4: per county hospital the worst of its inputs; see docs/escalation.md."""
-    county = registry_max(c.FACILITY_INFO, f'level="{COUNTY_HOSPITAL}"', by=("facility",))
+    county = _facilities(_level(COUNTY_HOSPITAL))
 
     def per_hospital(level_expr: str, name: str) -> RecordingRule:
         # A hospital with no data for an input is at level 1 for it (absent means 0 in EVENTS.md).
@@ -118,7 +143,7 @@ def escalation_rules() -> list[RecordingRule]:
 
     overdue, due_soon = n.REQUESTS_OVERDUE_FACILITY, n.REQUESTS_DUE_SOON_FACILITY
     levels = n.ESCALATION_LEVEL_FACILITY
-    enough = f"clamp_max(count({levels}), {HOSPITALS_FOR_ALLIANCE_LEVEL})"
+    enough = f"clamp_max(count({levels}), {policy.escalation.hospitals_for_alliance})"
     hospitals = [
         RecordingRule(
             n.ESCALATION_INPUT_ALLIANCE,
@@ -128,16 +153,17 @@ def escalation_rules() -> list[RecordingRule]:
         for level in (2, 3, 4)
     ]
     return [
-        per_hospital(_steps(n.OCCUPANCY_RATIO_FACILITY, OCCUPANCY_STEPS), "occupancy"),
-        per_hospital(_steps(n.ED_OCCUPANCY_RATIO_FACILITY, ED_OCCUPANCY_STEPS), "ed"),
+        per_hospital(_steps(n.OCCUPANCY_RATIO_FACILITY, policy.occupancy.escalation), "occupancy"),
+        per_hospital(_steps(n.ED_OCCUPANCY_RATIO_FACILITY, policy.emergency.escalation), "ed"),
         per_hospital(f"1 + ({due_soon} >= bool 1)", "requests_due_soon"),
         per_hospital(
-            f"1 + 2 * ({overdue} >= bool 1) + ({overdue} >= bool {OVERDUE_LEVEL_4_COUNT})", "requests_overdue"
+            f"1 + 2 * ({overdue} >= bool 1) + ({overdue} >= bool {policy.requests.escalation_overdue})",
+            "requests_overdue",
         ),
         RecordingRule(levels, f"max by (facility) ({n.ESCALATION_INPUT_FACILITY})"),
         RecordingRule(
             n.ESCALATION_INPUT_ALLIANCE,
-            f"({_steps(n.OCCUPANCY_RATIO_COUNTY, OCCUPANCY_STEPS)}) or vector(1)",
+            f"({_steps(n.OCCUPANCY_RATIO_COUNTY, policy.occupancy.escalation)}) or vector(1)",
             (("input", "occupancy"),),
         ),
         *hospitals,
@@ -145,11 +171,12 @@ def escalation_rules() -> list[RecordingRule]:
     ]
 
 
-def recording_groups(profile: Profile) -> dict[str, list[RecordingRule]]:
+def recording_groups(profile: Profile, policy: Policy) -> dict[str, list[RecordingRule]]:
     """Rule groups in evaluation order (escalation reads the others)."""
     return {
-        "medalliance.beds": bed_rules(profile),
-        "medalliance.ed": ed_rules(profile),
-        "medalliance.flow": flow_rules(),
-        "medalliance.escalation": escalation_rules(),
+        "medalliance.beds": bed_rules(profile, policy),
+        "medalliance.ed": ed_rules(profile, policy),
+        "medalliance.flow": flow_rules(profile, policy),
+        "medalliance.escalation": escalation_rules(policy),
+        "medalliance.policy": policy_rules(policy),
     }

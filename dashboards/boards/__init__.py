@@ -1,6 +1,6 @@
 """The wall's Grafana dashboards as code (grafana-foundation-sdk, built for Grafana 11.6).
 
-    >>> files = generated_files()
+    >>> files = generated_files(shipped_policy())
     >>> sorted(str(path) for path in files)[0]
     'dashboards/generated/medalliance-alliance-overview.json'
 
@@ -22,6 +22,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from dashboards.boards import facility, overview, pipeline, requests
 from dashboards.boards.layout import DATASOURCE_UID, board_uid
 from dashboards.boards.provisioning import provisioning_files
+from schemas.policy import Policy
 
 GENERATED: Final = Path("dashboards/generated")
 OVERVIEW_UID: Final = board_uid(overview.NAME.en)
@@ -41,12 +42,12 @@ __all__ = [
 ]
 
 
-def _builders() -> dict[str, Callable[[], Dashboard]]:
+def _builders() -> dict[str, Callable[[Policy], Dashboard]]:
     return {
-        OVERVIEW_UID: lambda: overview.overview(OVERVIEW_UID, FACILITY_UID),
-        FACILITY_UID: lambda: facility.facility(FACILITY_UID),
-        REQUESTS_UID: lambda: requests.requests(REQUESTS_UID),
-        PIPELINE_UID: lambda: pipeline.pipeline(PIPELINE_UID),
+        OVERVIEW_UID: lambda policy: overview.overview(OVERVIEW_UID, FACILITY_UID, policy),
+        FACILITY_UID: lambda policy: facility.facility(FACILITY_UID, policy),
+        REQUESTS_UID: lambda policy: requests.requests(REQUESTS_UID, policy),
+        PIPELINE_UID: lambda policy: pipeline.pipeline(PIPELINE_UID, policy),
     }
 
 
@@ -60,11 +61,11 @@ def _number_panels(model: dict[str, Any]) -> dict[str, Any]:
     return model
 
 
-def dashboard_models() -> dict[str, dict[str, Any]]:
+def dashboard_models(policy: Policy) -> dict[str, dict[str, Any]]:
     """uid -> the dashboard JSON model (as Grafana stores it)."""
     models = {}
     for uid, build in _builders().items():
-        encoded = JSONEncoder(sort_keys=True).encode(build().build())
+        encoded = JSONEncoder(sort_keys=True).encode(build(policy).build())
         models[uid] = _number_panels(json.loads(encoded))
     return models
 
@@ -74,7 +75,7 @@ def render(model: dict[str, Any]) -> str:
     return json.dumps(model, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
-def generated_files() -> dict[Path, str]:
-    files = {GENERATED / f"{uid}.json": render(model) for uid, model in dashboard_models().items()}
+def generated_files(policy: Policy) -> dict[Path, str]:
+    files = {GENERATED / f"{uid}.json": render(model) for uid, model in dashboard_models(policy).items()}
     files.update(provisioning_files())
     return files

@@ -15,17 +15,16 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, QueryVariable
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as dm
 
-from dashboards.alerts import names as n
 from dashboards.boards import labels
 from dashboards.boards.feeds import feed_freshness
 from dashboards.boards.layout import (
     COUNT_WARN_STEPS,
     DATASOURCE,
     NO_DATA,
-    OCCUPANCY_STEPS,
     Title,
     merge_and_organize,
     new_board,
+    occupancy_steps,
     query,
     stat_panel,
     table_panel,
@@ -35,8 +34,10 @@ from dashboards.boards.layout import (
 from dashboards.boards.overview import ESCALATION_STEPS
 from dashboards.boards.queries import FACILITY_VARIABLE, named, stale_facilities
 from dashboards.boards.stale import mark_stale, split_targets
-from dashboards.promql import registry_max, sharded_rate_sum, sharded_sum
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy
+from schemas.promql import registry_max, sharded_rate_sum, sharded_sum
 
 NAME: Final = Title("医院详情", "Facility")
 THIS: Final = f'facility="${FACILITY_VARIABLE}"'
@@ -64,14 +65,14 @@ def _selected(metric: str) -> str:
     return f"{metric}{{{THIS}}}"
 
 
-def headline() -> list[Builder[dm.Panel]]:
+def headline(policy: Policy) -> list[Builder[dm.Panel]]:
     """Occupancy, free beds, visits today, ED census by triage, escalation: each grey when stale."""
     beds_stale, visits_stale = stale_facilities(("beds",)), stale_facilities(("visits",))
     occupancy = stat_panel(
         Title("床位使用率", "Bed occupancy"),
         split_targets(named(_selected(n.OCCUPANCY_RATIO_FACILITY)), beds_stale, legend="{{name}}"),
         unit="percentunit",
-        steps=OCCUPANCY_STEPS,
+        steps=occupancy_steps(policy),
         background=True,
         no_value=NO_DATA,
     )
@@ -112,7 +113,7 @@ def headline() -> list[Builder[dm.Panel]]:
     ]
 
 
-def wards() -> Builder[dm.Panel]:
+def wards(policy: Policy) -> Builder[dm.Panel]:
     """One row per ward: staffed, occupied, free and occupancy (counts matter for small wards)."""
     columns = {
         "ward": "病区 ward",
@@ -127,7 +128,7 @@ def wards() -> Builder[dm.Panel]:
     ]
     occupancy_cells = [
         dm.DynamicConfigValue(id_val="unit", value="percentunit"),
-        thresholds_property(OCCUPANCY_STEPS),
+        thresholds_property(occupancy_steps(policy)),
         dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
     ]
     return (
@@ -144,11 +145,11 @@ def wards() -> Builder[dm.Panel]:
     )
 
 
-def freshness() -> Builder[dm.Panel]:
-    return feed_freshness(THIS).span(8).height(9)
+def freshness(policy: Policy) -> Builder[dm.Panel]:
+    return feed_freshness(THIS, policy).span(8).height(9)
 
 
-def trends() -> list[Builder[dm.Panel]]:
+def trends(policy: Policy) -> list[Builder[dm.Panel]]:
     emergency = f'{THIS}, kind="emergency"'
     visits = time_panel(
         Title("急诊人次趋势", "ED visits trend"),
@@ -170,7 +171,7 @@ def trends() -> list[Builder[dm.Panel]]:
         Title("病区使用率趋势", "Ward occupancy trend"),
         [query(_selected(n.OCCUPANCY_RATIO_WARD), "A", legend="{{ward}}")],
         unit="percentunit",
-        steps=OCCUPANCY_STEPS,
+        steps=occupancy_steps(policy),
     )
     return [visits.span(12).height(8), occupancy.span(12).height(8)]
 
@@ -223,8 +224,8 @@ def pressure() -> list[Builder[dm.Panel]]:
     return [long_stay.span(6).height(6), requests.span(12).height(6), overdue.span(6).height(6)]
 
 
-def facility(uid: str) -> Dashboard:
+def facility(uid: str, policy: Policy) -> Dashboard:
     board = new_board(NAME, uid, tags=("drill-down",)).refresh("30s").with_variable(facility_variable())
-    for panel in [*headline(), wards(), freshness(), *trends(), *pressure()]:
+    for panel in [*headline(policy), wards(policy), freshness(policy), *trends(policy), *pressure()]:
         board = board.with_panel(panel)
     return board

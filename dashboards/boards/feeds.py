@@ -23,13 +23,13 @@ from dashboards.boards.layout import (
     table_panel,
     thresholds_property,
 )
-from dashboards.boards.queries import STALE_SECONDS, last_seen, named, stale_feeds
+from dashboards.boards.queries import last_seen, named, stale_age_seconds, stale_feeds
+from schemas.policy import Policy
 
 SILENT_FOR: Final = "停更时长 silent for"
 LAST_SEEN: Final = "最后数据 last seen"
 # Grafana's unit for a unix time in milliseconds, shown as local date and time.
 TIME_UNIT: Final = "dateTimeAsLocal"
-AGE_STEPS: Final = ((None, "green"), (STALE_SECONDS, "red"))
 
 
 def stale_feed_table(feeds: Sequence[str]) -> table.Panel:
@@ -65,7 +65,7 @@ def stale_feed_table(feeds: Sequence[str]) -> table.Panel:
     )
 
 
-def feed_freshness(facility_matcher: str) -> stat.Panel:
+def feed_freshness(facility_matcher: str, policy: Policy) -> stat.Panel:
     """Seconds since each feed of one facility last spoke, red past the stale threshold."""
     age = f"time() - {last_seen(('beds', 'visits', 'requests'), facility_matcher)}"
     return (
@@ -78,7 +78,7 @@ def feed_freshness(facility_matcher: str) -> stat.Panel:
             "A feed never heard from shows no value.",
             no_value="无数据 never seen",
         )
-        .override_by_query("A", [thresholds_property(AGE_STEPS)])
+        .override_by_query("A", [thresholds_property(((None, "green"), (stale_age_seconds(policy), "red")))])
         .transformations(labels.series_renames(labels.FEED_NAMES))
     )
 

@@ -32,6 +32,8 @@ from grafana_foundation_sdk.models.common import (
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from schemas.policy import Policy
+
 UID_PREFIX: Final = "medalliance-"
 MAX_UID_LENGTH: Final = 40  # Grafana's limit for a dashboard uid
 STALE_LEGEND: Final = " ⚠ 停更 stale"
@@ -41,8 +43,6 @@ DATASOURCE: Final = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 # A stale number is drawn in this grey, whatever its thresholds say: it must never look current.
 STALE_COLOR: Final = "#8e8e8e"
 Steps = Sequence[tuple[float | None, str]]
-# Occupancy: risk above 85%, regular crises at 90%, corridor beds above 100% (DOMAIN.md).
-OCCUPANCY_STEPS: Final[Steps] = ((None, "green"), (0.85, "yellow"), (0.90, "orange"), (1.0, "red"))
 # Any overdue request is loud: red from one.
 COUNT_ALARM_STEPS: Final[Steps] = ((None, "green"), (1, "red"))
 COUNT_WARN_STEPS: Final[Steps] = ((None, "green"), (1, "orange"))
@@ -96,6 +96,12 @@ def new_board(name: Title, uid: str, *, tags: Sequence[str] = ()) -> Dashboard:
             .include_vars(False)
         )
     )
+
+
+def occupancy_steps(policy: Policy) -> Steps:
+    """The policy's display bands: amber, orange, red (corridor beds)."""
+    low, mid, high = policy.occupancy.display.values()
+    return ((None, "green"), (low, "yellow"), (mid, "orange"), (high, "red"))
 
 
 def thresholds_property(steps: Steps) -> dm.DynamicConfigValue:

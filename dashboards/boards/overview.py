@@ -15,17 +15,17 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard, DashboardLink
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as dm
 
-from dashboards.alerts import names as n
 from dashboards.boards import labels
 from dashboards.boards.feeds import stale_feed_table
 from dashboards.boards.layout import (
     COUNT_ALARM_STEPS,
     COUNT_WARN_STEPS,
     NO_DATA,
-    OCCUPANCY_STEPS,
+    Steps,
     Title,
     fixed_color,
     new_board,
+    occupancy_steps,
     query,
     stat_panel,
     table_panel,
@@ -42,23 +42,29 @@ from dashboards.boards.queries import (
     stale_feeds,
 )
 from dashboards.boards.stale import mark_stale, split_targets
-from dashboards.promql import sharded_sum
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy
+from schemas.promql import sharded_sum
 
 NAME: Final = Title("医共体总览", "Alliance overview")
 REFRESH: Final = "10s"
-# Runway in hours: under 4 h the county runs out of beds this shift; over 12 h it is tomorrow's problem.
-RUNWAY_STEPS: Final = ((None, "red"), (4, "orange"), (12, "green"))
 ESCALATION_STEPS: Final = ((None, "green"), (2, "yellow"), (3, "orange"), (4, "red"))
 
 
-def occupancy_by_hospital(facility_link: str) -> Builder[dm.Panel]:
+def runway_steps(policy: Policy) -> Steps:
+    """Runway in hours: red while the county runs out of beds this shift, green when it is tomorrow's."""
+    occupancy = policy.occupancy
+    return ((None, "red"), (occupancy.runway_short_hours, "orange"), (occupancy.runway_ample_hours, "green"))
+
+
+def occupancy_by_hospital(facility_link: str, policy: Policy) -> Builder[dm.Panel]:
     expr = named(county_hospitals(n.OCCUPANCY_RATIO_FACILITY))
     panel = stat_panel(
         Title("县级医院床位使用率", "Bed occupancy, county hospitals"),
         split_targets(expr, stale_facilities(("beds",)), legend="{{name}}"),
         unit="percentunit",
-        steps=OCCUPANCY_STEPS,
+        steps=occupancy_steps(policy),
         background=True,
         no_value=NO_DATA,
         description="Occupied / staffed beds per county hospital: yellow ≥ 85%, orange ≥ 90%, red > 100% "
@@ -67,7 +73,7 @@ def occupancy_by_hospital(facility_link: str) -> Builder[dm.Panel]:
     return mark_stale(panel).span(8).height(6)
 
 
-def free_beds() -> Builder[dm.Panel]:
+def free_beds(policy: Policy) -> Builder[dm.Panel]:
     expr = f"sum({n.BEDS_FREE_WARD})"
     panel = stat_panel(
         Title("全县空余床位", "Free staffed beds, county"),
@@ -75,10 +81,10 @@ def free_beds() -> Builder[dm.Panel]:
         description="Staffed beds not occupied, all facilities. Grey when a hospital or health-center beds "
         "feed is stale; 'data age' is the oldest contributing feed.",
     )
-    return mark_stale(panel, age_expr=data_age(("beds",))).span(4).height(6)
+    return mark_stale(panel, age=data_age(("beds",), policy)).span(4).height(6)
 
 
-def alliance_escalation() -> Builder[dm.Panel]:
+def alliance_escalation(policy: Policy) -> Builder[dm.Panel]:
     panel = stat_panel(
         Title("医共体应急级别", "Alliance escalation level"),
         split_targets(
@@ -89,30 +95,30 @@ def alliance_escalation() -> Builder[dm.Panel]:
         no_value=NO_DATA,
         description="OPEL-style level 1-4 for the alliance (docs/escalation.md).",
     ).mappings(labels.escalation_mappings())
-    return mark_stale(panel, age_expr=data_age(("beds", "visits"))).span(4).height(6)
+    return mark_stale(panel, age=data_age(("beds", "visits"), policy)).span(4).height(6)
 
 
-def bed_runway() -> Builder[dm.Panel]:
+def bed_runway(policy: Policy) -> Builder[dm.Panel]:
     panel = stat_panel(
         Title("床位余量", "Bed runway"),
         split_targets(n.BED_RUNWAY_HOURS_COUNTY, any_stale(("beds",)), legend="至95% to 95%", on=""),
         unit="h",
-        steps=RUNWAY_STEPS,
+        steps=runway_steps(policy),
         no_value="未上升 not rising",
         description="Hours until county occupancy reaches 95% at the trend of the last hour; "
         "empty while occupancy is flat or falling.",
     )
-    return mark_stale(panel, age_expr=data_age(("beds",))).span(4).height(6)
+    return mark_stale(panel, age=data_age(("beds",), policy)).span(4).height(6)
 
 
-def visits_today() -> Builder[dm.Panel]:
+def visits_today(policy: Policy) -> Builder[dm.Panel]:
     expr = sharded_sum(c.VISITS_TODAY, by=("kind",))
     panel = stat_panel(
         Title("今日门急诊人次", "Visits today"),
         split_targets(expr, any_stale(("visits",)), legend="{{kind}}", on=""),
         description="Outpatient and emergency visits registered today (local date), all facilities.",
     ).transformations(labels.series_renames(labels.KIND_NAMES))
-    return mark_stale(panel, age_expr=data_age(("visits",))).span(4).height(6)
+    return mark_stale(panel, age=data_age(("visits",), policy)).span(4).height(6)
 
 
 def escalation_by_hospital(facility_link: str) -> Builder[dm.Panel]:
@@ -133,7 +139,7 @@ def escalation_by_hospital(facility_link: str) -> Builder[dm.Panel]:
     return mark_stale(panel).span(8).height(6)
 
 
-def ed_patients() -> Builder[dm.Panel]:
+def ed_patients(policy: Policy) -> Builder[dm.Panel]:
     expr = sharded_sum(c.ED_PATIENTS, by=("triage_level",))
     panel = stat_panel(
         Title("急诊在院患者", "ED patients now, by triage level"),
@@ -142,7 +148,7 @@ def ed_patients() -> Builder[dm.Panel]:
     ).transformations(labels.series_renames(labels.TRIAGE_NAMES))
     for level, color in labels.TRIAGE_COLORS.items():  # exact names: a stale series keeps its grey
         panel = panel.override_by_name(labels.TRIAGE_NAMES[level], fixed_color(color))
-    return mark_stale(panel, age_expr=data_age(("visits",))).span(8).height(6)
+    return mark_stale(panel, age=data_age(("visits",), policy)).span(8).height(6)
 
 
 def overdue_requests() -> Builder[dm.Panel]:
@@ -200,7 +206,7 @@ def stale_table() -> Builder[dm.Panel]:
     return stale_feed_table(FEEDS).span(12).height(8)
 
 
-def occupancy_trend() -> Builder[dm.Panel]:
+def occupancy_trend(policy: Policy) -> Builder[dm.Panel]:
     return (
         time_panel(
             Title("床位使用率趋势", "Bed occupancy trend"),
@@ -209,7 +215,7 @@ def occupancy_trend() -> Builder[dm.Panel]:
                 query(named(county_hospitals(n.OCCUPANCY_RATIO_FACILITY)), "B", legend="{{name}}"),
             ],
             unit="percentunit",
-            steps=OCCUPANCY_STEPS,
+            steps=occupancy_steps(policy),
             description="County occupancy and each county hospital's, with the 85/90/100% lines.",
         )
         .span(12)
@@ -230,21 +236,21 @@ def ed_arrivals() -> Builder[dm.Panel]:
     )
 
 
-def overview(uid: str, facility_uid: str) -> Dashboard:
+def overview(uid: str, facility_uid: str, policy: Policy) -> Dashboard:
     """The overview dashboard; `facility_uid` is the drill-down the hospital tiles link to."""
     panels = [
-        occupancy_by_hospital(facility_uid),
-        free_beds(),
-        alliance_escalation(),
-        bed_runway(),
-        visits_today(),
+        occupancy_by_hospital(facility_uid, policy),
+        free_beds(policy),
+        alliance_escalation(policy),
+        bed_runway(policy),
+        visits_today(policy),
         escalation_by_hospital(facility_uid),
-        ed_patients(),
+        ed_patients(policy),
         overdue_requests(),
         stale_count(),
         open_requests(),
         stale_table(),
-        occupancy_trend(),
+        occupancy_trend(policy),
         ed_arrivals(),
     ]
     board = new_board(NAME, uid, tags=("wall",)).refresh(REFRESH)

@@ -15,10 +15,10 @@ from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as dm
 
-from dashboards.alerts import names as n
 from dashboards.boards import labels
 from dashboards.boards.layout import (
     COUNT_ALARM_STEPS,
+    Steps,
     Title,
     merge_and_organize,
     new_board,
@@ -28,19 +28,29 @@ from dashboards.boards.layout import (
     time_panel,
 )
 from dashboards.boards.queries import FEEDS, stale_feeds
-from dashboards.promql import selector, sharded_rate_sum, sharded_sum
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas import rules as n
+from schemas.policy import Policy
+from schemas.promql import selector, sharded_rate_sum, sharded_sum
 
 NAME: Final = Title("数据管道", "Pipeline health")
 RATE_WINDOW: Final = "$__rate_interval"
 WORKERS_UP: Final = f'up{{job="{n.WORKER_JOB}"}}'
 DELAY_QUANTILES: Final = (0.5, 0.95, 0.99)
 # Lag in messages: a few hundred is a burst being absorbed; thousands means the workers fall behind.
-LAG_STEPS: Final = ((None, "green"), (500, "orange"), (5000, "red"))
-DELAY_STEPS: Final = ((None, "green"), (60, "orange"), (300, "red"))
 
 
-def headline() -> list[Builder[dm.Panel]]:
+def lag_steps(policy: Policy) -> Steps:
+    limits = policy.pipeline
+    return ((None, "green"), (limits.lag_warn_messages, "orange"), (limits.lag_alarm_messages, "red"))
+
+
+def delay_steps(policy: Policy) -> Steps:
+    limits = policy.pipeline
+    return ((None, "green"), (limits.delay_seconds, "orange"), (limits.delay_alarm_seconds, "red"))
+
+
+def headline(policy: Policy) -> list[Builder[dm.Panel]]:
     workers = stat_panel(
         Title("工作进程", "Workers up"),
         [
@@ -77,7 +87,7 @@ def headline() -> list[Builder[dm.Panel]]:
                 instant=True,
             )
         ],
-        steps=LAG_STEPS,
+        steps=lag_steps(policy),
         background=True,
     )
     stale = stat_panel(
@@ -113,7 +123,7 @@ def rates() -> list[Builder[dm.Panel]]:
     return [by_feed.span(12).height(8), rejected.span(12).height(8)]
 
 
-def delay_and_lag() -> list[Builder[dm.Panel]]:
+def delay_and_lag(policy: Policy) -> list[Builder[dm.Panel]]:
     buckets = selector(c.EVENT_DELAY, suffix="_bucket")
     targets = [
         query(
@@ -127,14 +137,14 @@ def delay_and_lag() -> list[Builder[dm.Panel]]:
         Title("事件延迟", "Event delay"),
         targets,
         unit="s",
-        steps=DELAY_STEPS,
+        steps=delay_steps(policy),
         description="Processing time minus occurred_at: sub-second when healthy; minutes when a "
         "publisher buffers.",
     )
     lag = time_panel(
         Title("各数据流消费积压", "Consumer lag by feed"),
         [query(sharded_sum(c.CONSUMER_LAG, by=("feed",)), "A", legend="{{feed}}")],
-        steps=LAG_STEPS,
+        steps=lag_steps(policy),
         description="Messages behind the high watermark, summed over owned partitions.",
     ).transformations(labels.series_renames(labels.FEED_NAMES))
     return [delay.span(12).height(8), lag.span(12).height(8)]
@@ -181,8 +191,8 @@ def ownership() -> list[Builder[dm.Panel]]:
     return [rejected.span(10).height(8), owned.span(7).height(8), duplicates.span(7).height(8)]
 
 
-def pipeline(uid: str) -> Dashboard:
+def pipeline(uid: str, policy: Policy) -> Dashboard:
     board = new_board(NAME, uid, tags=("ops",)).refresh("30s").time("now-3h", "now")
-    for panel in [*headline(), *rates(), *delay_and_lag(), *ownership()]:
+    for panel in [*headline(policy), *rates(), *delay_and_lag(policy), *ownership()]:
         board = board.with_panel(panel)
     return board

@@ -3,23 +3,23 @@
     >>> stale_feeds(("beds",))  # doctest: +ELLIPSIS
     '(time() - max without (instance, partition) (medalliance_feed_last_seen_timestamp_seconds...'
 
-Every expression is built from the metric catalog (dashboards/promql.py) or names a recording rule of
-dashboards/alerts/names.py, so no metric name is typed here. A feed is stale when nothing (not even a
-heartbeat) came for FEED_STALE_SECONDS while its facility is expected to publish: the same rule as the
-FeedStale alerts, so the wall and the pager agree.
+Every expression is built from the metric catalog (schemas/promql.py) or names a recording rule of
+schemas/rules.py, so no metric name is typed here. Staleness is the one recording rule
+(`medalliance:feed_stale_seconds:facility_feed`) the FeedStale alerts and the wall read too, so the
+dashboards, the wall and the pager agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
-from dashboards.alerts import names as n
-from dashboards.alerts.ops import FEED_STALE_SECONDS
-from dashboards.promql import registry_max, sharded_max, with_facility_names
+from schemas import metrics as c
+from schemas import rules as n
 from schemas.events import CATEGORIES, STANDARD_STAGES
-from streams.metrics import catalog as c
-from streams.settings import DEFAULT_ACCEPT_MINUTES, DEFAULT_ARRIVE_MINUTES
+from schemas.policy import Policy
+from schemas.promql import registry_max, sharded_max, with_facility_names
 
 FEEDS: Final = ("beds", "visits", "requests")
 COUNTY_HOSPITAL: Final = "county_hospital"
@@ -28,7 +28,6 @@ VILLAGE_CLINIC: Final = "village_clinic"
 # alone would grey the county all night, so clinics show in the stale-feeds table only.
 WALL_LEVELS: Final = f'level!="{VILLAGE_CLINIC}"'
 COUNTY_LEVEL: Final = f'level="{COUNTY_HOSPITAL}"'
-STALE_SECONDS: Final = FEED_STALE_SECONDS
 FACILITY_VARIABLE: Final = "facility"
 
 
@@ -54,12 +53,16 @@ def expected_to_publish() -> str:
 
 
 def stale_feeds(feeds: Sequence[str], level_matcher: str = "", extra: str = "") -> str:
-    """Seconds since the last event, for each (facility, feed) silent past the threshold while open."""
-    age = f"(time() - {last_seen(feeds, extra)}) > {STALE_SECONDS}"
-    gate = f"and on (facility) ({expected_to_publish()})"
-    if level_matcher:
-        gate += f" and on (facility) {facilities(level_matcher)}"
-    return f"{age} {gate}"
+    """Seconds since the last event, for each (facility, feed) silent past the policy's age while its
+    facility is open; a facility never heard from counts for every feed (feed="all", +Inf)."""
+    matchers = feed_matcher((*feeds, n.NEVER_SEEN_FEED)) + (f", {extra}" if extra else "")
+    stale = f"{n.FEED_STALE_SECONDS_FACILITY_FEED}{{{matchers}}}"
+    return f"{stale} and on (facility) {facilities(level_matcher)}" if level_matcher else stale
+
+
+def stale_age_seconds(policy: Policy) -> int:
+    """The shortest stale age of any level: a data age past it is drawn red."""
+    return min(policy.feeds.stale_seconds.values())
 
 
 def stale_facilities(feeds: Sequence[str], level_matcher: str = "") -> str:
@@ -72,12 +75,20 @@ def any_stale(feeds: Sequence[str], level_matcher: str = WALL_LEVELS) -> str:
     return f"count({stale_feeds(feeds, level_matcher)}) > 0"
 
 
-def data_age(feeds: Sequence[str], level_matcher: str = WALL_LEVELS) -> str:
+@dataclass(frozen=True, slots=True)
+class DataAge:
+    """How old a county-wide figure may be, and the age past which that is drawn red."""
+
+    expr: str
+    stale_after: int
+
+
+def data_age(feeds: Sequence[str], policy: Policy, level_matcher: str = WALL_LEVELS) -> DataAge:
     """Seconds since the oldest last event among open facilities' feeds: how old the figure may be."""
     open_facilities = (
         f"and on (facility) ({expected_to_publish()}) and on (facility) {facilities(level_matcher)}"
     )
-    return f"time() - min({last_seen(feeds)} {open_facilities})"
+    return DataAge(f"time() - min({last_seen(feeds)} {open_facilities})", stale_age_seconds(policy))
 
 
 def fresh_part(expr: str, stale: str, *, on: str = "facility") -> str:
@@ -105,13 +116,12 @@ def to_facility_as_facility(expr: str) -> str:
     return f'label_replace({expr}, "facility", "$1", "to_facility", "(.+)")'
 
 
-def standard_seconds() -> str:
-    """The default time standards as a vector labelled (category, stage): 600 for accepted, ..."""
+def standard_seconds(policy: Policy) -> str:
+    """The policy's time standards as a vector labelled (category, stage): 600 for accepted, ..."""
     parts = []
     for category in CATEGORIES:
         for stage in STANDARD_STAGES:
-            table = DEFAULT_ACCEPT_MINUTES if stage == "accepted" else DEFAULT_ARRIVE_MINUTES
-            seconds = round(table[category] * 60)
+            seconds = round(policy.requests.standard_seconds(category, stage))
             labelled = f'label_replace(vector({seconds}), "category", "{category}", "", "")'
             parts.append(f'label_replace({labelled}, "stage", "{stage}", "", "")')
     return " or ".join(parts)

@@ -30,14 +30,14 @@ from dashboards.boards.layout import (
     time_panel,
 )
 from dashboards.boards.queries import named, standard_seconds, to_facility_as_facility
-from dashboards.promql import selector, sharded_rate_sum, sharded_sum
-from streams.metrics import catalog as c
+from schemas import metrics as c
+from schemas.policy import Policy
+from schemas.promql import selector, sharded_rate_sum, sharded_sum
 
 NAME: Final = Title("五大中心", "High-risk requests")
 RANGE: Final = "$__range"
 HOUR: Final = 3600
 # p90 against the standard: green under 80% of it (as 'due soon' is), orange to 100%, red past it.
-RATIO_STEPS: Final = ((None, "green"), (0.8, "orange"), (1.0, "red"))
 QUANTILES: Final = (0.5, 0.9)
 ACCEPTED: Final = 'stage="accepted"'
 SUBMITTED: Final = 'type="request.submitted"'
@@ -89,10 +89,10 @@ def open_by_category() -> Builder[dm.Panel]:
     )
 
 
-def time_to_stage() -> Builder[dm.Panel]:
+def time_to_stage(policy: Policy) -> Builder[dm.Panel]:
     """p50 and p90 time to each stage over the range, the standard, and p90 as a share of it."""
     p50, p90 = (stage_quantile(q, RANGE) for q in QUANTILES)
-    standard = standard_seconds()
+    standard = standard_seconds(policy)
     columns = {
         "category": "类别 category",
         "stage": "阶段 stage",
@@ -104,7 +104,7 @@ def time_to_stage() -> Builder[dm.Panel]:
     seconds = [dm.DynamicConfigValue(id_val="unit", value="s")]
     ratio = [
         dm.DynamicConfigValue(id_val="unit", value="percentunit"),
-        thresholds_property(RATIO_STEPS),
+        thresholds_property(((None, "green"), (policy.requests.due_soon_share, "orange"), (1.0, "red"))),
         dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"}),
     ]
     panel = table_panel(
@@ -194,12 +194,12 @@ def trends() -> list[Builder[dm.Panel]]:
     return [accept.span(12).height(7), per_hour.span(12).height(7)]
 
 
-def requests(uid: str) -> Dashboard:
+def requests(uid: str, policy: Policy) -> Dashboard:
     board = new_board(NAME, uid, tags=("five-centers",)).refresh("30s").time("now-24h", "now")
     for panel in [
         funnel(),
         open_by_category(),
-        time_to_stage(),
+        time_to_stage(policy),
         waiting_table(),
         waiting_by_category(),
         *trends(),

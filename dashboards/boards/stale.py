@@ -4,7 +4,7 @@
     >>> from dashboards.boards.queries import data_age, stale_facilities
     >>> expr, stale = "medalliance:occupancy_ratio:facility", stale_facilities(("beds",))
     >>> panel = stat_panel(Title("床位使用率", "Occupancy"), split_targets(expr, stale, legend="{{name}}"))
-    >>> panel = mark_stale(panel, age_expr=data_age(("beds",)))
+    >>> panel = mark_stale(panel, age=data_age(("beds",), shipped_policy()))
 
 Each figure is queried twice: `A` keeps the series whose feeds are current (coloured by the
 thresholds), `B` the series whose feeds are stale (always grey, legend suffixed '⚠ 停更 stale').
@@ -19,7 +19,7 @@ from typing import Final, TypeVar
 from grafana_foundation_sdk.builders import prometheus
 
 from dashboards.boards.layout import STALE_LEGEND, age_properties, query, stale_properties
-from dashboards.boards.queries import STALE_SECONDS, fresh_part, stale_part
+from dashboards.boards.queries import DataAge, fresh_part, stale_part
 
 FRESH_REF: Final = "A"
 STALE_REF: Final = "B"
@@ -37,10 +37,10 @@ def split_targets(expr: str, stale: str, *, legend: str, on: str = "facility") -
     ]
 
 
-def mark_stale(panel: PanelT, *, age_expr: str = "") -> PanelT:
-    """Grey the stale target; add the data-age target when `age_expr` is given."""
+def mark_stale(panel: PanelT, *, age: DataAge | None = None) -> PanelT:
+    """Grey the stale target; add the data-age target when `age` is given."""
     marked = panel.override_by_query(STALE_REF, stale_properties())  # type: ignore[attr-defined]
-    if age_expr:
-        age = query(age_expr, AGE_REF, legend=AGE_LEGEND, instant=True)
-        marked = marked.with_target(age).override_by_query(AGE_REF, age_properties(STALE_SECONDS))
+    if age is not None:
+        target = query(age.expr, AGE_REF, legend=AGE_LEGEND, instant=True)
+        marked = marked.with_target(target).override_by_query(AGE_REF, age_properties(age.stale_after))
     return marked  # type: ignore[no-any-return]

@@ -24,7 +24,15 @@ from typing import Final
 from rich.console import Console
 from rich.table import Table
 
-from dashboards.alerts.names import WORKER_JOB
+from dashboards.alerts import (
+    ALERTS_FILE,
+    PRODUCTION,
+    RECORDING_FILE,
+    RULES_DIR,
+    alerting_rules_yaml,
+    prometheus_config,
+    recording_rules_yaml,
+)
 from streams.broker import (
     EmbeddedBroker,
     embedded_kind,
@@ -34,7 +42,6 @@ from streams.broker import (
     wait_for_port,
 )
 from streams.cli import UsageError
-from streams.commands.generate import project_root
 from streams.kafka_broker import KafkaBroker
 from streams.process import ManagedProcess
 from streams.prometheus import PrometheusProcess
@@ -67,16 +74,6 @@ class Child(ManagedProcess):
     @property
     def returncode(self) -> int | None:
         return self._process.returncode if self._process is not None else None
-
-
-def prometheus_config(worker_target: str, rule_files: list[Path]) -> str:
-    rules = "".join(f"  - {path}\n" for path in rule_files)
-    return (
-        f"global:\n  scrape_interval: {_SCRAPE_SECONDS}s\n  evaluation_interval: {_SCRAPE_SECONDS}s\n"
-        f"rule_files:\n{rules}"
-        f"scrape_configs:\n  - job_name: {WORKER_JOB}\n    static_configs:\n"
-        f"      - targets: ['{worker_target}']\n"
-    )
 
 
 def _port_of(url: str) -> int:
@@ -139,11 +136,19 @@ def _has_command(name: str) -> bool:
 
 
 def _start_prometheus(settings: Settings, log_dir: Path) -> PrometheusProcess:
-    rules = sorted((project_root() / "deploy" / "prometheus" / "rules").glob("*.yml"))
-    config = prometheus_config(f"127.0.0.1:{settings.web_port}", rules)
-    return PrometheusProcess(
-        config, _port_of(settings.prometheus_url), workdir=log_dir / "prometheus"
-    ).start()
+    # Rules generated for the policy this worker runs, so the demo's pages, dashboards and wall agree.
+    workdir = log_dir / "prometheus"
+    rules = workdir / RULES_DIR
+    rules.mkdir(parents=True)
+    (rules / RECORDING_FILE).write_text(recording_rules_yaml(PRODUCTION, settings.policy), encoding="utf-8")
+    (rules / ALERTS_FILE).write_text(alerting_rules_yaml(PRODUCTION, settings.policy), encoding="utf-8")
+    config = prometheus_config(
+        PRODUCTION,
+        workers=[f"127.0.0.1:{settings.web_port}"],
+        alertmanagers=[],
+        scrape_interval_seconds=_SCRAPE_SECONDS,
+    )
+    return PrometheusProcess(config, _port_of(settings.prometheus_url), workdir=workdir).start()
 
 
 def _announce(settings: Settings, started: Sequence[object], log_dir: Path, worker: Child) -> None:

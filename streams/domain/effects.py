@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Final, Literal
 
-from streams.metrics.catalog import BY_NAME, MetricSpec
+from schemas.metrics import BY_NAME, MetricSpec
 
 Op = Literal["inc", "max", "obs"]
 Effect = tuple[str, str, float]

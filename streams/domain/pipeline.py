@@ -50,11 +50,7 @@ from schemas.events import (
     RequestSubmitted,
     VisitOutpatient,
 )
-from schemas.registry import Registry
-from streams.domain import beds, dedupe, requests, visits
-from streams.domain.dedupe import Markers
-from streams.domain.effects import SEP, Effect, apply_effects, inc, observe
-from streams.metrics.catalog import (
+from schemas.metrics import (
     BY_NAME,
     ED_DEPARTURES,
     EVENT_DELAY,
@@ -66,6 +62,10 @@ from streams.metrics.catalog import (
     REQUEST_STAGE_SECONDS,
     VISITS,
 )
+from schemas.registry import Registry
+from streams.domain import beds, dedupe, requests, visits
+from streams.domain.dedupe import Markers
+from streams.domain.effects import SEP, Effect, apply_effects, inc, observe
 
 DAY_SECONDS: Final = 86_400
 TOTALS_BUCKETS: Final = 8

@@ -18,10 +18,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from schemas.events import STANDARD_STAGES
-from schemas.registry import Registry
-from streams.domain import beds, requests, visits
-from streams.domain.effects import SEP, split_key
-from streams.metrics.catalog import (
+from schemas.metrics import (
     BEDS_OCCUPIED,
     BEDS_STAFFED,
     ED_ARRIVALS_LAST_HOUR,
@@ -33,6 +30,9 @@ from streams.metrics.catalog import (
     VISITS_TODAY,
     MetricSpec,
 )
+from schemas.registry import Registry
+from streams.domain import beds, requests, visits
+from streams.domain.effects import SEP, split_key
 
 Sample = tuple[MetricSpec, tuple[str, ...], Any]
 _HOUR: Final = 3600.0

@@ -17,10 +17,8 @@ from typing import Any
 
 from faust.types import TP
 
-from schemas.events import CATEGORIES, FEEDS, STANDARD_STAGES, Feed
-from streams.agents import Pipeline
-from streams.domain.readout import Readout, partition_samples
-from streams.metrics.catalog import (
+from schemas.events import FEEDS, Feed
+from schemas.metrics import (
     CONSUMER_LAG,
     CONSUMER_LAG_UNKNOWN,
     CONSUMER_OFFSET,
@@ -28,9 +26,12 @@ from streams.metrics.catalog import (
     FACILITY_INFO,
     FACILITY_OPEN,
     PARTITIONS_OWNED,
+    POLICY_INFO,
     STATE_KEYS,
     WORKER_INFO,
 )
+from streams.agents import Pipeline
+from streams.domain.readout import Readout, partition_samples
 from streams.metrics.exposition import Exposition, sample_lines
 
 logger = logging.getLogger(__name__)
@@ -54,17 +55,14 @@ class StateCollector:
 
     def readout(self, now: datetime) -> Readout:
         settings = self.pipeline.settings
+        policy = settings.policy
         return Readout(
             registry=self.pipeline.registry.current,
             now=now,
             zone=settings.zone,
-            long_stay_seconds=settings.ed_long_stay_hours * 3600.0,
-            standards={
-                (category, stage): settings.standard_seconds(category, stage)
-                for category in CATEGORIES
-                for stage in STANDARD_STAGES
-            },
-            due_soon_fraction=settings.due_soon_fraction,
+            long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
+            standards=policy.requests.standards(),
+            due_soon_fraction=policy.requests.due_soon_share,
         )
 
     def exposition(self) -> bytes:
@@ -98,6 +96,7 @@ class StateCollector:
     def _registry_metrics(self, page: Exposition, now: datetime) -> None:
         settings = self.pipeline.settings
         page.add(WORKER_INFO, (self._version, settings.store, "tansu" if settings.tansu else "kafka"), 1.0)
+        page.add(POLICY_INFO, (settings.policy.hash,), 1.0)
         registry = self.pipeline.registry.current
         if self._registry_block is None or self._registry_block[0] is not registry:
             info: list[str] = []

@@ -19,7 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from streams.metrics.catalog import CATALOG, MetricSpec
+from schemas.metrics import CATALOG, MetricSpec
 
 _ORDER: Final = {spec.name: index for index, spec in enumerate(CATALOG)}
 
@@ -80,13 +80,16 @@ class Exposition:
         self._family(spec).extend(lines)
 
     def render(self) -> bytes:
+        """Every catalog family is declared (HELP, TYPE) even without samples: at night the visit and
+        request families are empty, and discovery and `promtool check metrics` still see them."""
         out: list[str] = []
-        ordered = sorted(self._lines.values(), key=lambda item: _ORDER.get(item[0].name, len(_ORDER)))
+        families: dict[str, tuple[MetricSpec, list[str]]] = {spec.name: (spec, []) for spec in CATALOG}
+        families.update(self._lines)
+        ordered = sorted(families.values(), key=lambda item: _ORDER.get(item[0].name, len(_ORDER)))
         for spec, lines in ordered:
-            if not lines:
-                continue
             help_text = spec.help.replace("\\", "\\\\").replace("\n", "\\n")
             out.append(f"# HELP {spec.name} {help_text}\n# TYPE {spec.name} {spec.type}\n")
-            out.append("\n".join(lines))
-            out.append("\n")
+            if lines:
+                out.append("\n".join(lines))
+                out.append("\n")
         return "".join(out).encode()

@@ -35,7 +35,32 @@ class Outages:
     incomplete_feeds: dict[str, tuple[int, int]] = field(default_factory=dict)  # feed: (reported, expected)
     missing_request_partitions: list[int] = field(default_factory=list)
     stale_feeds: int = 0
-    stale_feed_minutes: int = 5
+    stale_feed_minutes: float = 5
+    policy_hash: str = ""  # the policy the wall (and its workers) judge by
+    rules_policies: list[str] | None = None  # policy hashes of the rules Prometheus evaluates
+
+
+def _rules(o: Outages) -> list[Banner]:
+    """The staleness and escalation figures are recording rules: without them, or with rules of
+    another policy, the wall would show a silent feed as live."""
+    if o.prometheus_error is not None or o.rules_policies is None or o.rules_policies == [o.policy_hash]:
+        return []
+    if not o.rules_policies:
+        return [
+            Banner(
+                "rules",
+                "Prometheus 未加载 medalliance 规则：停更与分级不可用",
+                "Prometheus has no medalliance rules loaded: staleness and escalation unknown",
+            )
+        ]
+    found = ", ".join(o.rules_policies)
+    return [
+        Banner(
+            "rules",
+            f"告警规则的策略（{found}）与大屏的策略（{o.policy_hash}）不一致",
+            f"Rules were generated from policy {found}, the wall runs {o.policy_hash}",
+        )
+    ]
 
 
 def _prometheus(o: Outages) -> list[Banner]:
@@ -89,13 +114,13 @@ def _coverage(o: Outages, causes_shown: bool) -> list[Banner]:
 def outage_banners(o: Outages) -> list[Banner]:
     """The banners of one refresh, most fundamental first."""
     causes = _prometheus(o) + _workers(o)
-    banners = causes + _coverage(o, causes_shown=bool(causes))
+    banners = causes + _rules(o) + _coverage(o, causes_shown=bool(causes))
     if o.stale_feeds:
         banners.append(
             Banner(
                 "feeds",
-                f"{o.stale_feeds} 个数据源超过 {o.stale_feed_minutes} 分钟未更新",
-                f"{o.stale_feeds} facility feeds silent for more than {o.stale_feed_minutes} min",
+                f"{o.stale_feeds} 个数据源超过 {o.stale_feed_minutes:g} 分钟未更新",
+                f"{o.stale_feeds} facility feeds silent for more than {o.stale_feed_minutes:g} min",
             )
         )
     return banners

@@ -10,6 +10,7 @@ except where EVENTS.md says absent means 0 (counts such as visits and ED patient
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -133,13 +134,15 @@ def escalation(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
 
 
 def stale_feeds(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
-    """Feeds of open facilities silent for too long, the longest silence first."""
+    """Feeds of open facilities silent for too long, the longest silence first; a facility never
+    heard from (feed "all", age +Inf in the rule) has no age and no last time, and comes first."""
     names = facility_names(vectors)
     items = []
     for sample in vectors["stale_feeds"]:
         facility_id = sample["metric"].get("facility", "")
         age = float(sample["value"][1])
         labels = names.get(facility_id, {})
+        heard = math.isfinite(age)
         items.append(
             {
                 "facility": facility_id,
@@ -147,9 +150,9 @@ def stale_feeds(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
                 "name_en": labels.get("name_en", facility_id),
                 "level": labels.get("level"),
                 "feed": sample["metric"].get("feed", ""),
-                "age_seconds": age,
-                "last_seen_at": iso(now - age),
+                "age_seconds": age if heard else None,
+                "last_seen_at": iso(now - age) if heard else None,
             }
         )
-    items.sort(key=lambda item: (-item["age_seconds"], item["facility"], item["feed"]))
+    items.sort(key=lambda item: (-(item["age_seconds"] or math.inf), item["facility"], item["feed"]))
     return {"items": items}

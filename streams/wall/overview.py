@@ -24,15 +24,15 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from schemas.events import FEEDS
+from schemas.rules import POLICY_HASH_LABEL
 from streams.settings import Settings
 from streams.wall import facts
 from streams.wall.banners import Banner, Outages, outage_banners
 from streams.wall.board import board_rows, missing_partitions
-from streams.wall.queries import STALE_FEED_SECONDS, WALL_QUERIES
+from streams.wall.queries import WALL_QUERIES
 from streams.wall.sources import Sample, SourceError, WorkerAnswer, fetch_workers, query_all
 
 logger = logging.getLogger(__name__)
-OCCUPANCY_THRESHOLDS: Final = (0.85, 0.90, 1.00)  # risk rises / regular bed crises / corridor beds
 REFRESH_SECONDS: Final = 2.0  # the page promises an update at least every 5 s
 
 Vectors = dict[str, list[Sample]]
@@ -46,6 +46,8 @@ _PROM_SECTIONS: Final[dict[str, tuple[tuple[str, ...], Callable[[Vectors, float,
     "escalation": (FEEDS, facts.escalation),
     "stale_feeds": (FEEDS, facts.stale_feeds),
 }
+# Sections that are recording rules: unknown, not empty, while Prometheus has no rules loaded.
+_RULE_SECTIONS: Final = frozenset({"escalation", "stale_feeds"})
 
 
 def _short_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -78,7 +80,12 @@ class OverviewBuilder:
     async def refresh(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         """Read both sources once and return the overview document."""
         now = time.time()
-        outages = Outages(prometheus_url=self.prometheus_url, stale_feed_minutes=STALE_FEED_SECONDS // 60)
+        policy = self.settings.policy
+        outages = Outages(
+            prometheus_url=self.prometheus_url,
+            stale_feed_minutes=min(policy.feeds.stale_seconds.values()) / 60,
+            policy_hash=policy.hash,
+        )
         vectors: Vectors = {}
         try:
             vectors = await query_all(session, self.prometheus_url, WALL_QUERIES, at=now)
@@ -100,6 +107,9 @@ class OverviewBuilder:
     def _coverage(self, vectors: Vectors, outages: Outages) -> None:
         """Which feeds have partitions no scraped worker reports (their sums would be partial)."""
         outages.targets_down = [s["metric"].get("instance", "?") for s in vectors["targets_down"]]
+        outages.rules_policies = sorted(
+            {s["metric"].get(POLICY_HASH_LABEL, "") for s in vectors["rules_policy"]}
+        )
         reported = {s["metric"].get("feed", ""): float(s["value"][1]) for s in vectors["partitions_reported"]}
         expected = self.settings.partitions
         for feed in FEEDS:
@@ -115,6 +125,8 @@ class OverviewBuilder:
                 for feed in feeds
                 if feed in outages.incomplete_feeds
             ]
+            if name in _RULE_SECTIONS and outages.rules_policies == []:
+                missing.append("recording rules not loaded")
             if outages.prometheus_error is not None or missing:
                 section.stale = True
                 section.reason = (
@@ -138,7 +150,7 @@ class OverviewBuilder:
             listed = ", ".join(map(str, outages.missing_request_partitions))
             section.stale, section.reason = True, f"request partitions not served by any worker: {listed}"
             return
-        rows = board_rows(answers, due_soon_fraction=self.settings.due_soon_fraction)
+        rows = board_rows(answers, due_soon_fraction=self.settings.policy.requests.due_soon_share)
         for row in rows:
             row["from_name"] = self.names.get(row["from_facility"], {}).get("name", row["from_facility"])
             row["to_name"] = self.names.get(row["to_facility"], {}).get("name", row["to_facility"])
@@ -153,15 +165,18 @@ class OverviewBuilder:
     def _document(
         self, now: float, prom_error: str | None, answers: list[WorkerAnswer], banners: list[Banner]
     ) -> dict[str, Any]:
+        policy = self.settings.policy
         return {
             "generated_at": self._iso(now),
             "timezone": self.settings.timezone,
             "refresh_seconds": REFRESH_SECONDS,
+            # The page colours by these (wall.js holds no threshold of its own).
             "thresholds": {
-                "occupancy": list(OCCUPANCY_THRESHOLDS),
-                "due_soon_fraction": self.settings.due_soon_fraction,
-                "stale_feed_seconds": STALE_FEED_SECONDS,
+                "occupancy": list(policy.occupancy.display.values()),
+                "due_soon_fraction": policy.requests.due_soon_share,
+                "stale_feed_seconds": policy.feeds.stale_seconds,
             },
+            "policy_hash": policy.hash,
             "sources": {
                 "prometheus": {
                     "url": self.prometheus_url,

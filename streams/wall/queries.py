@@ -1,25 +1,20 @@
-"""The PromQL behind the wall page, built from the metric catalog (never a metric name by hand).
+"""The PromQL behind the wall page, built from the metrics contract (never a metric name by hand).
 
     >>> WALL_QUERIES["county_staffed"]
     'sum by () (medalliance_beds_staffed)'
 
 Each query is instant; the wall asks all of them at one evaluation time so the numbers of a
-refresh belong together. The recording-rule names are those fixed by the alerting rules
-(dashboards/alerts/names.py): absent rules simply give an empty result ("no data" on the page).
+refresh belong together. Recording rules (schemas/rules.py) carry what the pager judges too: the
+one staleness rule and the escalation levels. Without the rules those answers would be empty and a
+silent feed would look live, so the wall also reads the rules' policy hash and raises a banner when
+it is missing or is not the policy the wall runs (streams/wall/banners.py).
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from dashboards.alerts.names import (
-    BED_RUNWAY_HOURS_COUNTY,
-    ESCALATION_LEVEL_ALLIANCE,
-    ESCALATION_LEVEL_FACILITY,
-    WORKER_JOB,
-)
-from dashboards.promql import registry_max, selector, sharded_max, sharded_sum
-from streams.metrics.catalog import (
+from schemas.metrics import (
     BEDS_OCCUPIED,
     BEDS_STAFFED,
     ED_BEDS,
@@ -33,21 +28,17 @@ from streams.metrics.catalog import (
     REQUESTS_OVERDUE,
     VISITS_TODAY,
 )
+from schemas.promql import registry_max, selector, sharded_max, sharded_sum
+from schemas.rules import (
+    BED_RUNWAY_HOURS_COUNTY,
+    ESCALATION_LEVEL_ALLIANCE,
+    ESCALATION_LEVEL_FACILITY,
+    FEED_STALE_SECONDS_FACILITY_FEED,
+    RULES_POLICY_INFO,
+    WORKER_JOB,
+)
 
-# A hospital feed (or an open clinic's) silent for longer than this is stale: heartbeats come at
-# least every 60 s, so five missed heartbeats is a broken feed, not a quiet night.
-STALE_FEED_SECONDS: Final = 300
 COUNTY: Final[tuple[str, ...]] = ()
-
-
-def stale_feeds_query(threshold_seconds: int = STALE_FEED_SECONDS) -> str:
-    """Feeds of open facilities whose latest event or heartbeat is older than the threshold.
-
-    The value is the age in seconds; facilities that are closed (clinics out of hours) never count.
-    """
-    age = f"time() - {sharded_max(FEED_LAST_SEEN, by=('facility', 'feed'))}"
-    is_open = f"{registry_max(FACILITY_OPEN, by=('facility',))} == 1"
-    return f"({age}) > {threshold_seconds} and on (facility) ({is_open})"
 
 
 def partitions_reported_query() -> str:
@@ -69,7 +60,8 @@ WALL_QUERIES: Final[dict[str, str]] = {
     "requests_overdue": sharded_sum(REQUESTS_OVERDUE, by=("stage",)),
     "requests_due_soon": sharded_sum(REQUESTS_DUE_SOON, by=("stage",)),
     "feed_last_seen": sharded_max(FEED_LAST_SEEN, by=("facility", "feed")),
-    "stale_feeds": stale_feeds_query(),
+    "stale_feeds": FEED_STALE_SECONDS_FACILITY_FEED,
+    "rules_policy": RULES_POLICY_INFO,
     "partitions_reported": partitions_reported_query(),
     # Prometheus's own scrape health of the worker job (a banner names the worker it cannot reach).
     "targets_down": f'up{{job="{WORKER_JOB}"}} == 0',

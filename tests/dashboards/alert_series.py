@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
+from schemas.metrics import MetricSpec
 from schemas.registry import Facility
-from streams.metrics.catalog import MetricSpec
 
 WORKER = {"job": "medalliance-worker", "instance": "127.0.0.1:6066"}
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"

@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.alerts import PRODUCTION, TEST, alerts, generated_files
+from dashboards.alerts import PRODUCTION, TEST, alerts, generated_files, prometheus_config
+from schemas.metrics import sample_names
+from schemas.policy import shipped_policy
 from streams.broker import free_port
-from streams.metrics.catalog import sample_names
 from streams.prometheus import PrometheusProcess
+
+POLICY = shipped_policy()
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = {"production": Path("deploy"), "test": Path("dashboards/generated/test")}
@@ -47,7 +50,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_generation_is_deterministic_and_committed() -> None:
-    first, second = generated_files(), generated_files()
+    first, second = generated_files(POLICY), generated_files(POLICY)
     assert first == second
     for path, content in first.items():
         assert (ROOT / path).read_text(encoding="utf-8") == content, (
@@ -151,7 +154,7 @@ def test_test_variant_differs_only_in_durations() -> None:
     assert [_without_durations(r["expr"]) for r in prod_rec] == [
         _without_durations(r["expr"]) for r in test_rec
     ]
-    assert [a.for_ for a in alerts(TEST)] != [a.for_ for a in alerts(PRODUCTION)]
+    assert [a.for_ for a in alerts(TEST, POLICY)] != [a.for_ for a in alerts(PRODUCTION, POLICY)]
 
 
 @pytest.mark.parametrize(
@@ -184,7 +187,7 @@ def test_alertmanager_groups_and_inhibits() -> None:
 
 
 def test_every_grafana_expression_runs_on_a_real_prometheus(tmp_path: Path) -> None:
-    config = "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+    config = prometheus_config(TEST, workers=[], alertmanagers=[], rules_dir=None)
     with PrometheusProcess(config, port=free_port(), workdir=tmp_path) as prometheus:
         assert isinstance(prometheus, PrometheusProcess)
         for rule in grafana_rules(PROFILES["production"]):

@@ -23,11 +23,15 @@ import pytest
 import yaml
 
 from dashboards.alerts import TEST, Receivers, alertmanager_yaml, prometheus_config
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.broker import ensure_topics, free_port
 from streams.prometheus import AlertmanagerProcess, PrometheusProcess
 from streams.settings import Settings
-from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env
+from streams.worker_process import WorkerProcess, settings_env
+from tests.support.stack import PROJECT_ROOT
+
+POLICY = shipped_policy()
 
 pytestmark = pytest.mark.slow
 
@@ -144,7 +148,7 @@ def test_overdue_request_pages_then_resolves(
     )
     receivers = Receivers.at(f"http://127.0.0.1:{hooks.server_address[1]}")
     with (
-        AlertmanagerProcess(alertmanager_yaml(TEST, receivers), am_port, workdir=tmp_path / "am"),
+        AlertmanagerProcess(alertmanager_yaml(TEST, POLICY, receivers), am_port, workdir=tmp_path / "am"),
         PrometheusProcess(config, free_port(), workdir=tmp_path / "prom") as prometheus,
     ):
         assert isinstance(prometheus, PrometheusProcess)
@@ -180,3 +184,34 @@ def test_overdue_request_pages_then_resolves(
                 simulator.kill()
                 simulator.wait(timeout=10)
             worker.stop()
+
+
+def test_a_worker_on_another_policy_than_the_rules_raises_policy_mismatch(
+    settings: Settings, tmp_path: Path
+) -> None:
+    site = tmp_path / "site-policy.yaml"
+    policy = yaml.safe_load((PROJECT_ROOT / "schemas/policy.yaml").read_text(encoding="utf-8"))
+    policy["requests"]["due_soon_share"] = 0.7  # the site changed the worker's policy, not the rules
+    site.write_text(yaml.safe_dump(policy), encoding="utf-8")
+    ensure_topics(settings)
+    worker = WorkerProcess(settings.model_copy(update={"policy_path": site}), tmp_path).start()
+    config = prometheus_config(
+        TEST,
+        workers=[f"127.0.0.1:{worker.web_port}"],
+        alertmanagers=[],
+        rules_dir=str(TEST_ROOT / "prometheus/rules"),
+    )
+    try:
+        with PrometheusProcess(config, free_port(), workdir=tmp_path / "prom") as prometheus:
+            assert isinstance(prometheus, PrometheusProcess)
+            worker.wait_ready()
+            exported = prometheus.wait_for("medalliance_policy_info", timeout=30)
+            assert [s["metric"]["policy_hash"] for s in exported] != [POLICY.hash]
+            rules = prometheus.wait_for("medalliance:policy_info:rules", timeout=30)
+            assert [s["metric"]["policy_hash"] for s in rules] == [POLICY.hash]
+            firing = prometheus.wait_for(
+                'ALERTS{alertname="PolicyMismatch", alertstate="firing"}', timeout=30
+            )
+            assert firing and firing[0]["metric"]["policy_hash"] == exported[0]["metric"]["policy_hash"]
+    finally:
+        worker.stop()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas import metrics as c
 from schemas.registry import Facility, Registry
-from streams.metrics import catalog as c
 from tests.dashboards.alert_series import boundary, expected_alert, info, names, run_promtool, series
 
 HOSPITAL = "yx-ch-people"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from schemas import metrics as c
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
-from streams.metrics import catalog as c
 from tests.dashboards.alert_series import (
     WORKER,
     boundary,
@@ -157,3 +158,18 @@ def test_consumer_stalled_when_the_offset_stands_and_messages_wait(tmp_path: Pat
     ]
     alert = expected_alert("ConsumerStalled", {**stalled, **WORKER}, 50)
     check(tmp_path, inputs, boundary("ConsumerStalled", 20, 2, [alert]))
+
+
+def test_policy_mismatch_when_the_worker_runs_another_policy(tmp_path: Path) -> None:
+    n = 12
+    other = "0123456789ab"  # no policy of ours: a hash the rules cannot carry
+    inputs = [series(c.POLICY_INFO, {"policy_hash": other}, [1] * n)]
+    alert = expected_alert("PolicyMismatch", {"policy_hash": other}, 1)
+    check(tmp_path, inputs, boundary("PolicyMismatch", 0, 5, [alert]))
+
+
+def test_no_policy_mismatch_when_worker_and_rules_agree(tmp_path: Path) -> None:
+    n = 12
+    # The rules under test were generated from the shipped policy: a worker running it is quiet.
+    inputs = [series(c.POLICY_INFO, {"policy_hash": shipped_policy().hash}, [1] * n)]
+    check(tmp_path, inputs, [{"eval_time": "10m", "alertname": "PolicyMismatch", "exp_alerts": []}])

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from schemas import metrics as c
 from schemas.registry import Registry
-from streams.metrics import catalog as c
 from tests.dashboards.alert_series import info, run_promtool, series
 
 N = 10

@@ -13,8 +13,11 @@ import pytest
 import yaml
 
 from dashboards.boards import FACILITY_UID, OVERVIEW_UID, dashboard_models, generated_files
-from streams.metrics.catalog import sample_names
+from schemas.metrics import sample_names
+from schemas.policy import shipped_policy
 from tests.support.stack import PROJECT_ROOT
+
+POLICY = shipped_policy()
 
 DATASOURCE_UID = "medalliance-prometheus"
 RULES_DIR = PROJECT_ROOT / "deploy/prometheus/rules"
@@ -42,7 +45,7 @@ def all_targets() -> list[tuple[str, str, str]]:
     """(dashboard uid, panel title, expr) for every target of every dashboard."""
     return [
         (uid, panel["title"], target["expr"])
-        for uid, model in dashboard_models().items()
+        for uid, model in dashboard_models(POLICY).items()
         for panel in panels(model)
         for target in panel.get("targets", [])
     ]
@@ -81,7 +84,7 @@ def recorded_names() -> set[str]:
 
 
 def test_generation_is_deterministic_sorted_and_newline_terminated() -> None:
-    first, second = generated_files(), generated_files()
+    first, second = generated_files(POLICY), generated_files(POLICY)
     assert first == second
     for path, text in first.items():
         assert text.endswith("\n") and not text.endswith("\n\n"), path
@@ -90,24 +93,26 @@ def test_generation_is_deterministic_sorted_and_newline_terminated() -> None:
 
 
 def test_committed_files_match_generation() -> None:
-    stale = [str(p) for p, text in generated_files().items() if (PROJECT_ROOT / p).read_text("utf-8") != text]
+    stale = [
+        str(p) for p, text in generated_files(POLICY).items() if (PROJECT_ROOT / p).read_text("utf-8") != text
+    ]
     assert not stale, f"run `medalliance generate`: {stale}"
 
 
 def test_uids_are_derived_from_names_and_unique() -> None:
-    models = dashboard_models()
+    models = dashboard_models(POLICY)
     assert len(models) == 4
     for uid, model in models.items():
         english = model["title"].split(" / ", 1)[1]
         assert uid == "medalliance-" + re.sub(r"[^a-z0-9]+", "-", english.lower()).strip("-")
         assert model["uid"] == uid and len(uid) <= 40
         assert re.search(r"[\u4e00-\u9fff]", model["title"]), "Chinese title first"
-    files = generated_files()
+    files = generated_files(POLICY)
     assert {p.name for p in files if p.suffix == ".json"} == {f"{uid}.json" for uid in models}
 
 
 def test_panel_ids_unique_and_titles_bilingual() -> None:
-    for uid, model in dashboard_models().items():
+    for uid, model in dashboard_models(POLICY).items():
         ids = [panel["id"] for panel in panels(model)]
         assert len(ids) == len(set(ids)), uid
         for panel in panels(model):
@@ -117,10 +122,10 @@ def test_panel_ids_unique_and_titles_bilingual() -> None:
 
 def test_every_target_reads_the_provisioned_datasource() -> None:
     provisioned = yaml.safe_load(
-        generated_files()[Path("deploy/grafana/provisioning/datasources/prometheus.yml")]
+        generated_files(POLICY)[Path("deploy/grafana/provisioning/datasources/prometheus.yml")]
     )
     assert [source["uid"] for source in provisioned["datasources"]] == [DATASOURCE_UID]
-    for model in dashboard_models().values():
+    for model in dashboard_models(POLICY).values():
         for panel in panels(model):
             assert panel["datasource"]["uid"] == DATASOURCE_UID, panel["title"]
             for target in panel.get("targets", []):
@@ -160,7 +165,7 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
 
 def test_sharded_metrics_are_never_read_raw() -> None:
     """Every sharded series name sits inside an aggregation (sum/max/...), never shown per partition."""
-    from streams.metrics.catalog import CATALOG
+    from schemas.metrics import CATALOG
 
     sharded = {name for spec in CATALOG if spec.sharded for name in spec.sample_names}
     for uid, title, expr in all_targets():
@@ -176,7 +181,7 @@ def test_sharded_metrics_are_never_read_raw() -> None:
 
 
 def test_overview_fits_one_wall_screen_without_overlaps() -> None:
-    model = dashboard_models()[OVERVIEW_UID]
+    model = dashboard_models(POLICY)[OVERVIEW_UID]
     assert model["refresh"] == "10s"
     occupied: set[tuple[int, int]] = set()
     for panel in panels(model):
@@ -206,13 +211,15 @@ def test_overview_fits_one_wall_screen_without_overlaps() -> None:
 )
 def test_wall_numbers_turn_grey_when_their_feed_is_stale(title_start: str) -> None:
     """Each live figure has a stale twin query: same expression, `and on` the stale set, fixed grey."""
-    panel = next(p for p in panels(dashboard_models()[OVERVIEW_UID]) if p["title"].startswith(title_start))
+    panel = next(
+        p for p in panels(dashboard_models(POLICY)[OVERVIEW_UID]) if p["title"].startswith(title_start)
+    )
     targets = {target["refId"]: target for target in panel["targets"]}
     fresh, stale = targets["A"], targets["B"]
     # The same figure and the same stale set: `unless` keeps the current part, `and` the stale part.
     assert fresh["expr"].count(" unless on ") == 1
     assert stale["expr"] == fresh["expr"].replace(" unless on ", " and on ")
-    assert "medalliance_feed_last_seen_timestamp_seconds" in stale["expr"] and "time()" in stale["expr"]
+    assert "medalliance:feed_stale_seconds:facility_feed" in stale["expr"]
     assert "停更 stale" in stale["legendFormat"]
     override = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "B")
     values = {prop["id"]: prop["value"] for prop in override["properties"]}
@@ -221,7 +228,7 @@ def test_wall_numbers_turn_grey_when_their_feed_is_stale(title_start: str) -> No
 
 
 def test_county_figures_show_their_data_age() -> None:
-    model = dashboard_models()[OVERVIEW_UID]
+    model = dashboard_models(POLICY)[OVERVIEW_UID]
     for panel in panels(model):
         if panel["title"].startswith(("全县空余床位", "今日门急诊人次", "急诊在院患者", "床位余量")):
             age = next(t for t in panel["targets"] if t["refId"] == "C")
@@ -229,7 +236,7 @@ def test_county_figures_show_their_data_age() -> None:
 
 
 def test_facility_variable_lists_the_registry_by_name() -> None:
-    model = dashboard_models()[FACILITY_UID]
+    model = dashboard_models(POLICY)[FACILITY_UID]
     (variable,) = model["templating"]["list"]
     assert variable["name"] == "facility" and "medalliance_facility_info" in variable["query"]
     # Grafana applies the regex to query_result rows like this one (labels sorted by name).
@@ -246,7 +253,7 @@ def test_facility_variable_lists_the_registry_by_name() -> None:
 
 
 def test_provisioning_points_at_the_generated_dashboards() -> None:
-    files = generated_files()
+    files = generated_files(POLICY)
     provider = yaml.safe_load(files[Path("deploy/grafana/provisioning/dashboards/medalliance.yml")])[
         "providers"
     ][0]

@@ -13,7 +13,6 @@ against the expected stale set, and a few numbers against the independent refere
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,18 +22,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dashboards.alerts import PRODUCTION, RULES_DIR, prometheus_config
 from dashboards.boards import FACILITY_UID, OVERVIEW_UID, dashboard_models
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.broker import ensure_topics, free_port
+from streams.process import wait_until
 from streams.prometheus import PrometheusProcess
 from streams.publish import event_message, publish_events
 from streams.settings import Settings
 from streams.simulate.alliance import generate
 from streams.simulate.wire import feed_of_event
+from streams.worker_process import WorkerProcess
 from tests.support.clock import visits_today, wait_past_midnight
 from tests.support.reference import Published, expected_metrics
-from tests.support.stack import PROJECT_ROOT, WorkerProcess
-from tests.support.wait import wait_until
+from tests.support.stack import PROJECT_ROOT
+
+POLICY = shipped_policy()
 
 pytestmark = pytest.mark.slow
 
@@ -64,17 +68,17 @@ EXPECTED_EMPTY = {
 }
 
 
-def prometheus_config(worker_port: int) -> str:
-    rules = sorted(str(p) for p in (PROJECT_ROOT / "deploy/prometheus/rules").glob("*.yml"))
-    assert rules, "run `medalliance generate`: no rule files"
-    config = {
-        "global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE, "scrape_timeout": SCRAPE},
-        "rule_files": rules,
-        "scrape_configs": [
-            {"job_name": "medalliance-worker", "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}]}
-        ],
-    }
-    return json.dumps(config)  # JSON is YAML
+def production_prometheus(worker_port: int) -> str:
+    """The production rules as committed, scraped every second so the test's minute has samples."""
+    rules = PROJECT_ROOT / "deploy" / "prometheus" / RULES_DIR
+    assert list(rules.glob("*.yml")), "run `medalliance generate`: no rule files"
+    return prometheus_config(
+        PRODUCTION,
+        workers=[f"127.0.0.1:{worker_port}"],
+        alertmanagers=[],
+        rules_dir=str(rules),
+        scrape_interval_seconds=int(SCRAPE_SECONDS),
+    )
 
 
 def simulated(registry: Registry, now: datetime, stale_hospital: str) -> list[dict[str, Any]]:
@@ -181,7 +185,7 @@ def resolve_variable(prometheus: PrometheusProcess, variable: dict[str, Any]) ->
 
 
 def panel(uid: str, title_start: str) -> dict[str, Any]:
-    return next(p for p in dashboard_models()[uid]["panels"] if p["title"].startswith(title_start))
+    return next(p for p in dashboard_models(POLICY)[uid]["panels"] if p["title"].startswith(title_start))
 
 
 def by_ref(prometheus: PrometheusProcess, found: dict[str, Any], macros: dict[str, str]) -> dict[str, Any]:
@@ -214,7 +218,7 @@ def test_every_panel_query_returns_data(settings: Settings, registry: Registry, 
     ensure_topics(settings)
     worker = WorkerProcess(settings, tmp_path).start()
     with PrometheusProcess(
-        prometheus_config(worker.web_port), free_port(), workdir=tmp_path / "prom"
+        production_prometheus(worker.web_port), free_port(), workdir=tmp_path / "prom"
     ) as prometheus:
         assert isinstance(prometheus, PrometheusProcess)
         try:
@@ -233,12 +237,12 @@ def test_every_panel_query_returns_data(settings: Settings, registry: Registry, 
 
 
 def check_all_targets(prometheus: PrometheusProcess, registry: Registry, facility: str) -> None:
-    variable = dashboard_models()[FACILITY_UID]["templating"]["list"][0]
+    variable = dashboard_models(POLICY)[FACILITY_UID]["templating"]["list"][0]
     options = resolve_variable(prometheus, variable)
     assert options == {f.id: f.name for f in registry.facilities.values()}
     macros = {**MACROS, "$facility": facility}
     empty = []
-    for uid, model in dashboard_models().items():
+    for uid, model in dashboard_models(POLICY).items():
         for found in model["panels"]:
             results = by_ref(prometheus, found, macros)  # raises on any PromQL error
             stale_aware = any("停更 stale" in t.get("legendFormat", "") for t in found["targets"])

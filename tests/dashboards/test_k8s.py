@@ -85,10 +85,6 @@ def test_dashboard_text_survives_the_manifest_unchanged() -> None:
     assert configmap["data"] == {"Beds Board.json": text + "\n"}
 
 
-def test_a_missing_generator_contributes_nothing() -> None:
-    assert k8s.upstream_files("dashboards.no_such_generator") == {}
-
-
 def datasource_uids_in(node: Any) -> set[str]:
     """Every datasource uid a dashboard model names (panels, targets, variables)."""
     found: set[str] = set()

@@ -190,7 +190,7 @@ def test_selectors_reach_the_worker_pods(rendered: dict[str, list[Manifest]], ov
 def test_service_monitor_scrapes_one_service_named_after_the_alert_job(
     rendered: dict[str, list[Manifest]], overlay: str
 ) -> None:
-    from dashboards.alerts.names import WORKER_JOB
+    from schemas.rules import WORKER_JOB
 
     documents = rendered[overlay]
     monitor = one(documents, "ServiceMonitor")

@@ -26,14 +26,15 @@ from typing import Any, Final
 
 import orjson
 
+from schemas.metrics import CATALOG, EVENT_DELAY, EVENTS_DUPLICATE, FEED_LAST_SEEN
 from schemas.registry import Registry
-from streams.metrics.catalog import CATALOG, EVENT_DELAY, EVENTS_DUPLICATE, FEED_LAST_SEEN
 from streams.settings import Settings
 from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
+from streams.worker_process import SampleKey, WorkerProcess, handled_messages
 from tests.support.clock import past_morning, settled_scrape
 from tests.support.reference import Expected, Published, expected_metrics
-from tests.support.stack import PROJECT_ROOT, SampleKey, WorkerProcess, handled_messages, produce, total
+from tests.support.stack import PROJECT_ROOT, produce, total
 
 # The simulator sends a heartbeat per facility and feed every minute (93% of its traffic); the tests
 # keep one in HEARTBEAT_KEEP so that bed, visit and request events make up most of the log.

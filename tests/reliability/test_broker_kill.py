@@ -24,6 +24,7 @@ import pytest
 from schemas.registry import Registry
 from streams.broker import ensure_topics
 from streams.kafka_broker import KafkaBroker
+from streams.worker_process import WorkerProcess, settings_env
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
     MEDALLIANCE,
@@ -34,7 +35,7 @@ from tests.reliability.harness import (
     settled_mismatches,
     write_ndjson,
 )
-from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env
+from tests.support.stack import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 OUTAGE_SECONDS: Final = 10.0

@@ -18,18 +18,19 @@ from typing import Any, Final
 
 import pytest
 
+from schemas.metrics import EVENT_DELAY
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
-from streams.metrics.catalog import EVENT_DELAY
+from streams.process import wait_until
 from streams.settings import Settings
 from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
+from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import handled, settled_mismatches
 from tests.support.clock import past_morning
 from tests.support.reference import Published
-from tests.support.stack import SampleKey, WorkerProcess, produce
-from tests.support.wait import wait_until
+from tests.support.stack import produce
 
 logger = logging.getLogger(__name__)
 MULTIPLIER: Final = 10

@@ -18,11 +18,11 @@ from schemas.events import FEEDS
 from schemas.registry import Registry
 from streams.broker import changelog_topic, ensure_topics
 from streams.kafka_broker import KafkaBroker
+from streams.process import wait_until
 from streams.settings import Settings
+from streams.worker_process import WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import fault_log, handled, publish, settled_mismatches
-from tests.support.stack import WorkerProcess
-from tests.support.wait import wait_until
 
 logger = logging.getLogger(__name__)
 # Roll a segment every second and clean at the least dirt: compaction within seconds, not days.

@@ -24,6 +24,8 @@ import pytest
 from schemas.registry import Registry
 from streams.broker import ensure_topics, free_port
 from streams.kafka_broker import KafkaBroker
+from streams.process import wait_until
+from streams.worker_process import WorkerProcess, settings_env
 from tests.conftest import broker_settings, kafka_broker
 from tests.reliability.harness import (
     MEDALLIANCE,
@@ -35,8 +37,7 @@ from tests.reliability.harness import (
     write_ndjson,
 )
 from tests.support.proxy import TcpProxy
-from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env
-from tests.support.wait import wait_until
+from tests.support.stack import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 CUT_SECONDS: Final = 30.0

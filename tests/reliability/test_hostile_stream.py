@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
 from streams.dead_letter import read_dead_letters
+from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import fault_log, pseudonyms_of, publish, settled_mismatches
 from tests.reliability.hostile import Case, dumps, hostile_cases
 from tests.support.reference import Published
-from tests.support.stack import SampleKey, WorkerProcess
 
 logger = logging.getLogger(__name__)
 MALFORMED_WANTED: Final = 10_000

@@ -18,6 +18,8 @@ import pytest
 
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
+from streams.process import wait_until
+from streams.worker_process import WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
     fault_log,
@@ -26,8 +28,7 @@ from tests.reliability.harness import (
     publish,
     settled_mismatches,
 )
-from tests.support.stack import WorkerProcess, committed_total
-from tests.support.wait import wait_until
+from tests.support.stack import committed_total
 
 logger = logging.getLogger(__name__)
 # Kill once the worker has handled this share of the log: mid-stream, with writes in flight.

@@ -33,16 +33,17 @@ from kafka.errors import CoordinatorNotAvailableError
 from kafka.structs import OffsetAndMetadata
 
 from schemas.events import FEEDS
+from schemas.metrics import CONSUMER_LAG, CONSUMER_LAG_UNKNOWN, SHARD_LABEL
 from schemas.registry import Registry
 from streams.broker import Broker, EmbeddedBroker, ensure_topics
-from streams.metrics.catalog import CONSUMER_LAG, CONSUMER_LAG_UNKNOWN, SHARD_LABEL
+from streams.process import wait_until
 from streams.settings import Settings
+from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import expected_now, handled, merged_scrape, mismatches, publish, simulated_log
 from tests.support.clock import past_morning
 from tests.support.reference import Published
-from tests.support.stack import SampleKey, WorkerProcess, committed_total
-from tests.support.wait import wait_until
+from tests.support.stack import committed_total
 
 logger = logging.getLogger(__name__)
 Shard = tuple[str, str]  # (feed, partition)

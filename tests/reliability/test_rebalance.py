@@ -17,10 +17,12 @@ from typing import Final
 import pytest
 
 from schemas.events import FEEDS
+from schemas.metrics import SHARD_LABEL, STATE_KEYS
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
-from streams.metrics.catalog import SHARD_LABEL, STATE_KEYS
+from streams.process import wait_until
 from streams.settings import Settings
+from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
     fault_log,
@@ -30,8 +32,6 @@ from tests.reliability.harness import (
     settled_mismatches,
 )
 from tests.support.reference import Published
-from tests.support.stack import SampleKey, WorkerProcess
-from tests.support.wait import wait_until
 
 logger = logging.getLogger(__name__)
 OwnedSet = set[tuple[str, str]]  # (feed, partition)

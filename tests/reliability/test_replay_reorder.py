@@ -16,9 +16,10 @@ from typing import Final
 
 import pytest
 
+from schemas.metrics import EVENTS_DUPLICATE
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
-from streams.metrics.catalog import EVENTS_DUPLICATE
+from streams.worker_process import WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import (
     expected_now,
@@ -28,7 +29,6 @@ from tests.reliability.harness import (
     shuffled_per_entity,
 )
 from tests.support.reference import Expected, Published, expected_metrics
-from tests.support.stack import WorkerProcess
 
 SEED: Final = 23
 

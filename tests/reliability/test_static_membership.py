@@ -18,10 +18,10 @@ import pytest
 
 from schemas.registry import Registry
 from streams.broker import Broker, ensure_topics
+from streams.worker_process import WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import fault_log, handled, merged_scrape, publish, settled_mismatches
 from tests.reliability.test_rebalance import wait_all_handled, wait_spread
-from tests.support.stack import WorkerProcess
 
 logger = logging.getLogger(__name__)
 # The wait is the session timeout, less the heartbeat interval the broker may round it by.

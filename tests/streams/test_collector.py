@@ -7,10 +7,10 @@ from typing import Any
 
 from faust.types import TP
 
-from streams.metrics.catalog import CONSUMER_LAG, CONSUMER_LAG_UNKNOWN, CONSUMER_OFFSET
+from schemas.metrics import CONSUMER_LAG, CONSUMER_LAG_UNKNOWN, CONSUMER_OFFSET
 from streams.metrics.collector import StateCollector
 from streams.metrics.exposition import Exposition
-from tests.support.stack import parse_metrics
+from streams.worker_process import parse_metrics
 
 TOPIC = "medalliance.visits"
 

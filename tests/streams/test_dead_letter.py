@@ -23,9 +23,10 @@ import yaml
 from schemas.registry import Registry, load_registry, shipped_registry_path
 from streams.broker import ensure_topics
 from streams.dead_letter import parse_record, read_dead_letters, select
+from streams.process import wait_until
 from streams.settings import Settings
-from tests.support.stack import PROJECT_ROOT, WorkerProcess, produce, settings_env, total
-from tests.support.wait import wait_until
+from streams.worker_process import WorkerProcess, settings_env
+from tests.support.stack import PROJECT_ROOT, produce, total
 
 NEW_FACILITY = "yx-thc-newtown"
 # The installed console script: `python -m streams.cli` loads streams.cli twice (as __main__ too), so

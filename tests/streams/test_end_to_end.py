@@ -27,9 +27,10 @@ from streams.settings import Settings
 from streams.simulate import generate
 from streams.simulate.faults import malformed_messages
 from streams.simulate.wire import encode, feed_of_event, message_key
+from streams.worker_process import SampleKey, WorkerProcess
 from tests.support.clock import settled_scrape, visits_today, wait_past_midnight
 from tests.support.reference import Expected, Published, expected_metrics
-from tests.support.stack import SampleKey, WorkerProcess, committed_total, produce, total
+from tests.support.stack import committed_total, produce, total
 
 pytestmark = pytest.mark.slow
 

@@ -4,12 +4,15 @@ as what was put in."""
 from __future__ import annotations
 
 import math
+import re
+import subprocess
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from streams.metrics.catalog import BEDS_OCCUPIED, EVENT_DELAY, EVENTS, FACILITY_INFO
+from schemas.metrics import BEDS_OCCUPIED, EVENT_DELAY, EVENTS, FACILITY_INFO
 from streams.metrics.exposition import Exposition, sample_lines
-from tests.support.stack import parse_metrics
+from streams.worker_process import parse_metrics
 
 
 def test_gauges_counters_and_awkward_label_values_read_back() -> None:
@@ -57,3 +60,24 @@ def test_special_values_and_wrong_label_counts() -> None:
     assert lines[0].endswith(" +Inf")
     with pytest.raises(ValueError, match="partition"):
         sample_lines(BEDS_OCCUPIED, ("f", "w"), 1.0)
+
+
+def test_every_family_is_declared_on_a_page_without_samples() -> None:
+    # A night with no visit and no request yet: the page still declares those families.
+    page = Exposition().render().decode()
+    declared = dict(re.findall(r"^# TYPE (\S+) (\S+)$", page, flags=re.MULTILINE))
+    night_empty = {
+        "medalliance_visits_total": "counter",
+        "medalliance_visits_today": "gauge",
+        "medalliance_ed_patients": "gauge",
+        "medalliance_requests_open": "gauge",
+        "medalliance_request_stage_seconds": "histogram",
+        "medalliance_requests_due_soon": "gauge",
+        "medalliance_requests_overdue": "gauge",
+    }
+    assert night_empty.items() <= declared.items()
+    families = {family.name: family for family in text_string_to_metric_families(page)}
+    assert {"medalliance_visits", "medalliance_request_stage_seconds"} <= families.keys()
+    assert not any(family.samples for family in families.values())
+    checked = subprocess.run(["promtool", "check", "metrics"], input=page, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

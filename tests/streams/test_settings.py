@@ -1,10 +1,11 @@
-"""Settings: defaults from DOMAIN.md, partial overrides, one readable line for a bad value."""
+"""Settings: defaults, the policy file they name, one readable line for a bad value."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,19 +13,33 @@ from streams.settings import SettingsError, load_settings
 from tests.support.stack import PROJECT_ROOT
 
 
-def test_defaults_follow_the_clinical_time_standards() -> None:
+def test_defaults(tmp_path: Path) -> None:
     settings = load_settings()
-    assert settings.standard_seconds("stroke", "accepted") == 10 * 60
-    assert settings.standard_seconds("chest_pain", "arrived") == 60 * 60
-    assert settings.standard_seconds("critical_neonatal", "arrived") == 90 * 60
     assert settings.retention.days == 7 and settings.partitions == 8
+    assert settings.policy.requests.accept_minutes["stroke"] == 10  # the shipped policy (DOMAIN.md)
 
 
-def test_a_partial_override_keeps_the_other_categories(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MEDALLIANCE_ACCEPT_STANDARD_MINUTES", '{"stroke": 8}')
-    settings = load_settings()
-    assert settings.standard_seconds("stroke", "accepted") == 8 * 60
-    assert settings.standard_seconds("trauma", "accepted") == 10 * 60
+def test_the_policy_comes_from_the_file_the_setting_names(tmp_path: Path) -> None:
+    site = tmp_path / "site-policy.yaml"
+    text = (PROJECT_ROOT / "schemas" / "policy.yaml").read_text(encoding="utf-8")
+    site.write_text(text.replace("due_soon_share: 0.8", "due_soon_share: 0.75"), encoding="utf-8")
+    settings = load_settings(policy_path=site)
+    assert settings.policy.requests.due_soon_share == 0.75
+    assert settings.policy.hash != load_settings().policy.hash
+
+
+def test_a_bad_policy_file_is_one_line_naming_file_field_and_variable(tmp_path: Path) -> None:
+    site = tmp_path / "site-policy.yaml"
+    text = (PROJECT_ROOT / "schemas" / "policy.yaml").read_text(encoding="utf-8")
+    site.write_text(text.replace("stroke: 10,", "stroke: -1,", 1), encoding="utf-8")
+    with pytest.raises(SettingsError) as error:
+        load_settings(policy_path=site)
+    message = str(error.value)
+    assert "\n" not in message
+    assert str(site) in message and "requests.accept_minutes.stroke" in message
+    assert "MEDALLIANCE_POLICY_PATH" in message
+    with pytest.raises(SettingsError, match="cannot read policy"):
+        load_settings(policy_path=tmp_path / "missing.yaml")
 
 
 @pytest.mark.parametrize(
@@ -33,7 +48,7 @@ def test_a_partial_override_keeps_the_other_categories(monkeypatch: pytest.Monke
         ("MEDALLIANCE_WEB_PORT", "abc", "MEDALLIANCE_WEB_PORT"),
         ("MEDALLIANCE_TIMEZONE", "Mars/Olympus", "MEDALLIANCE_TIMEZONE"),
         ("MEDALLIANCE_PARTITIONS", "0", "MEDALLIANCE_PARTITIONS"),
-        ("MEDALLIANCE_ARRIVE_STANDARD_MINUTES", '{"stroke": -1}', "MEDALLIANCE_ARRIVE_STANDARD_MINUTES"),
+        ("MEDALLIANCE_POLICY_PATH", "/no/such/policy.yaml", "MEDALLIANCE_POLICY_PATH"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable(

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from streams.broker import free_port
+from streams.worker_process import parse_metrics
 from tests.conftest import KAFKA_LIB_DIR
-from tests.support.stack import PROJECT_ROOT, parse_metrics
+from tests.support.stack import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 _MARKER = "MEDALLIANCE_APP_ID"

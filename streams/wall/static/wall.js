@@ -7,7 +7,6 @@ const REFRESH_MS = 2000;        // the page promises an update at least every 5 
 const FETCH_TIMEOUT_MS = 4000;
 const MAX_AGE_S = 15;           // an older overview means the wall server's refresher is stuck
 const SCALE_MAX = 1.1;          // facility bars span 0–110 % so corridor beds still show
-const MARKS = [0.85, 0.9, 1.0]; // risk rises / regular bed crises / corridor beds (DOMAIN.md)
 const STAGES = ["submitted", "accepted", "dispatched", "arrived", "completed"];
 const STAGE = {
   submitted: ["申请", "Submitted"], accepted: ["接收", "Accepted"], dispatched: ["派车", "Dispatched"],
@@ -22,6 +21,9 @@ const FEED = { beds: ["床位", "beds"], visits: ["门急诊", "visits"], reques
 const LEVEL_WORDS = { 1: "OPEL 1", 2: "OPEL 2", 3: "OPEL 3", 4: "OPEL 4" };
 
 let lastDoc = null;
+// The policy's occupancy bands [amber, red, corridor beds], sent by the server with every overview
+// (doc.thresholds): the page holds no threshold of its own.
+let bands = [];
 let updates = 0;
 
 const hhmmss = (iso) => (iso ? iso.slice(11, 19) : "--:--:--");
@@ -108,16 +110,17 @@ function facilityBar(item, sectionStale) {
   const occ = item.occupancy;
   if (isNum(occ)) {
     fill.style.width = `${(Math.min(occ, SCALE_MAX) / SCALE_MAX) * 100}%`;
-    fill.classList.add(occ >= 1 ? "over" : occ >= 0.9 ? "high" : occ >= 0.85 ? "warn" : "ok");
+    const [warn, high, over] = bands;
+    fill.classList.add(occ >= over ? "over" : occ >= high ? "high" : occ >= warn ? "warn" : "ok");
   } else {
     fill.style.width = "0";
   }
   track.append(fill);
-  for (const mark of MARKS) {
-    const tick = make("span", "tick" + (mark === 1 ? " t100" : ""));
+  bands.forEach((mark, i) => {
+    const tick = make("span", "tick" + (i === bands.length - 1 ? " t100" : ""));
     tick.style.left = `${(mark / SCALE_MAX) * 100}%`;
     track.append(tick);
-  }
+  });
   li.append(track);
   const value = make("div", "value");
   const pct = make("span", "num", fmtPct(occ));
@@ -213,7 +216,8 @@ function renderStaleFeeds(d) {
     Object.assign(li.dataset, { facility: item.facility, feed: item.feed });
     const [fzh, fen] = FEED[item.feed] || [item.feed, item.feed];
     li.append(bilingual("span", "who", `${item.name} ${fzh}`, fen));
-    li.append(bilingual("span", "age", `${Math.round(item.age_seconds / 60)} 分钟未更新`, `last updated ${hhmmss(item.last_seen_at)}`));
+    if (item.age_seconds === null) li.append(bilingual("span", "age", "从未收到数据", "never heard from"));
+    else li.append(bilingual("span", "age", `${Math.round(item.age_seconds / 60)} 分钟未更新`, `last updated ${hhmmss(item.last_seen_at)}`));
     return li;
   }));
   fitList(list, (n) => `另有 ${n} 个 · ${n} more`);
@@ -233,6 +237,7 @@ const RENDERERS = {
 };
 
 function render(doc) {
+  bands = doc.thresholds.occupancy;
   document.getElementById("data-time").textContent = hhmmss(doc.generated_at);
   renderBanners(doc.banners);
   for (const [name, section] of Object.entries(doc.sections)) {

@@ -33,14 +33,18 @@ from dashboards.alerts.prometheus_rules import (
     recording_rules_yaml,
 )
 from schemas.events import TYPE_FEED
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.broker import Broker, free_port, wait_for_port
 from streams.prometheus import PrometheusProcess
 from streams.publish import publish_events
 from streams.settings import Settings
 from streams.simulate import generate
+from streams.worker_process import WorkerProcess, settings_env
 from tests.conftest import broker_settings
-from tests.support.stack import PROJECT_ROOT, WorkerProcess, settings_env
+from tests.support.stack import PROJECT_ROOT
+
+POLICY = shipped_policy()
 
 SILENT_FACILITY: Final = "yx-thc-tangkou"  # a town health center: its feeds are expected around the clock
 SILENT_FOR: Final = timedelta(minutes=8)
@@ -96,8 +100,8 @@ class WallStack:
         worker = WorkerProcess(settings, workdir).start()
         rules = workdir / "prometheus" / RULES_DIR
         rules.mkdir(parents=True)
-        (rules / RECORDING_FILE).write_text(recording_rules_yaml(TEST), encoding="utf-8")
-        (rules / ALERTS_FILE).write_text(alerting_rules_yaml(TEST), encoding="utf-8")
+        (rules / RECORDING_FILE).write_text(recording_rules_yaml(TEST, POLICY), encoding="utf-8")
+        (rules / ALERTS_FILE).write_text(alerting_rules_yaml(TEST, POLICY), encoding="utf-8")
         config = prometheus_config(TEST, workers=[f"127.0.0.1:{worker.web_port}"], alertmanagers=[])
         prometheus = PrometheusProcess(config, free_port(), workdir=workdir / "prometheus")
         stack = cls(settings, worker, prometheus, free_port(), workdir)

@@ -12,12 +12,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from dashboards.alerts.names import WORKER_JOB
+from dashboards.alerts import RULES_DIR, TEST, TEST_ROOT, prometheus_config
 from streams.broker import free_port
 from streams.prometheus import PrometheusProcess
 from streams.settings import Settings, load_settings
 from streams.wall.overview import OverviewBuilder
 from streams.wall.server import CONTENT_SECURITY_POLICY, WallServer, static_dir
+from tests.support.stack import PROJECT_ROOT
 
 PROMETHEUS_SECTIONS = (
     "county",
@@ -38,10 +39,8 @@ def dead_worker_url() -> str:
 @pytest.fixture
 def prometheus(tmp_path: Path, dead_worker_url: str) -> Iterator[PrometheusProcess]:
     target = dead_worker_url.removeprefix("http://")
-    config = (
-        "global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}\n"
-        f"scrape_configs:\n- job_name: {WORKER_JOB}\n  static_configs: [{{targets: ['{target}']}}]\n"
-    )
+    rules = str(PROJECT_ROOT / TEST_ROOT / "prometheus" / RULES_DIR)
+    config = prometheus_config(TEST, workers=[target], alertmanagers=[], rules_dir=rules)
     with PrometheusProcess(config, free_port(), workdir=tmp_path) as running:
         assert running.wait_for("up == 0", timeout=20), "Prometheus should have tried to scrape by now"
         yield running  # type: ignore[misc]
@@ -114,3 +113,20 @@ def test_the_page_names_no_other_origin() -> None:
         assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}|@import|url\(", text, re.IGNORECASE), (
             path.name
         )
+
+
+def test_a_prometheus_without_our_rules_raises_a_banner(tmp_path: Path, dead_worker_url: str) -> None:
+    # Staleness and escalation are recording rules: without them the wall must not read "all live".
+    target = dead_worker_url.removeprefix("http://")
+    config = prometheus_config(TEST, workers=[target], alertmanagers=[], rules_dir=None)
+    with PrometheusProcess(config, free_port(), workdir=tmp_path) as running:
+        assert running.wait_for("up == 0", timeout=20)
+        builder = OverviewBuilder(
+            wall_settings(running, dead_worker_url), prometheus_url=running.url, worker_urls=[dead_worker_url]
+        )
+        overview = asyncio.run(refresh(builder))
+    rules = [b for b in overview["banners"] if b["what"] == "rules"]
+    assert len(rules) == 1 and "no medalliance rules" in rules[0]["en"]
+    for name in ("escalation", "stale_feeds"):
+        assert overview["sections"][name]["stale"], name
+        assert "recording rules not loaded" in overview["sections"][name]["reason"], name

@@ -1,6 +1,7 @@
-"""Names of the recording rules, for the alerts here and for the dashboards and wall.
+"""Names of the recording rules and the worker's scrape job: part of the metrics contract, read by
+the rule generator (dashboards/alerts/recording.py), the dashboards and the wall.
 
-    >>> from dashboards.alerts.names import ESCALATION_LEVEL_FACILITY
+    >>> from schemas.rules import ESCALATION_LEVEL_FACILITY
     >>> ESCALATION_LEVEL_FACILITY
     'medalliance:escalation_level:facility'
 
@@ -37,9 +38,18 @@ ED_LONG_STAY_FACILITY: Final = "medalliance:ed_long_stay_patients:facility"
 REQUESTS_OVERDUE_FACILITY: Final = "medalliance:requests_overdue:facility"
 REQUESTS_DUE_SOON_FACILITY: Final = "medalliance:requests_due_soon:facility"
 FEED_LAST_SEEN_FACILITY_FEED: Final = "medalliance:feed_last_seen_timestamp_seconds:facility_feed"
+# The one staleness rule (pager, dashboards and wall read it): seconds since the last event of each
+# (facility, feed) silent past the policy's age for its level while the facility is open; a
+# registry facility never heard from at all is feed="all" with +Inf.
+FEED_STALE_SECONDS_FACILITY_FEED: Final = "medalliance:feed_stale_seconds:facility_feed"
+NEVER_SEEN_FEED: Final = "all"
 FACILITY_OPEN_FACILITY: Final = "medalliance:facility_open:facility"
 ESCALATION_INPUT_FACILITY: Final = "medalliance:escalation_input_level:facility"
 ESCALATION_INPUT_ALLIANCE: Final = "medalliance:escalation_input_level:alliance"
+
+# Always 1, labelled `policy_hash`: the policy the rules were generated from (schemas/policy.py).
+RULES_POLICY_INFO: Final = "medalliance:policy_info:rules"
+POLICY_HASH_LABEL: Final = "policy_hash"
 
 # The scrape job of the workers (deploy/prometheus/prometheus.yml); `up{job=...}` is Prometheus's own.
 WORKER_JOB: Final = "medalliance-worker"

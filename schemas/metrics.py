@@ -1,6 +1,6 @@
 """The metric catalog: the one place a metric's name, type, labels and help are written.
 
-    >>> from streams.metrics.catalog import BEDS_OCCUPIED
+    >>> from schemas.metrics import BEDS_OCCUPIED
     >>> BEDS_OCCUPIED.name, BEDS_OCCUPIED.labels
     ('medalliance_beds_occupied', ('facility', 'ward', 'partition'))
 
@@ -200,6 +200,14 @@ WORKER_INFO = _m(
     sharded=False,
     contract=False,
 )
+POLICY_INFO = _m(
+    "policy_info",
+    "gauge",
+    ("policy_hash",),
+    "Always 1: the hash of the policy this worker judges by (schemas/policy.py); the rules carry theirs.",
+    sharded=False,
+    contract=False,
+)
 
 CATALOG: Final[tuple[MetricSpec, ...]] = (
     FACILITY_INFO,
@@ -229,6 +237,7 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     PARTITIONS_OWNED,
     STATE_KEYS,
     WORKER_INFO,
+    POLICY_INFO,
 )
 BY_NAME: Final[dict[str, MetricSpec]] = {spec.name: spec for spec in CATALOG}
 

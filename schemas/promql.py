@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.metrics.catalog import SHARD_LABEL, MetricSpec
+from schemas.metrics import FACILITY_INFO, SHARD_LABEL, MetricSpec
 
 WORKER_LABELS = ("instance", SHARD_LABEL)
 
@@ -61,8 +61,6 @@ def registry_max(spec: MetricSpec, matchers: str = "", *, by: Sequence[str] | No
 
 def with_facility_names(expr: str) -> str:
     """Join a per-`facility` vector with the registry names (`name`, `name_en`, `level`, `township`)."""
-    from streams.metrics.catalog import FACILITY_INFO
-
     return (
         f"({expr}) * on (facility) group_left (name, name_en, level, township) {registry_max(FACILITY_INFO)}"
     )

@@ -1,0 +1,175 @@
+"""The policy: every threshold and window of the service, typed, in one file (`schemas/policy.yaml`).
+
+    >>> policy = shipped_policy()
+    >>> policy.occupancy.page_ward, policy.requests.due_soon_share
+    (0.9, 0.8)
+
+Like a monitoring mixin's config, one policy feeds everything that judges a number: the worker (due
+soon, overdue, long ED stays), `medalliance generate` (recording and alerting rules, dashboards) and
+the wall (colours, staleness). Values are named by purpose, so two that are equal today (the amber
+display band and the first escalation step) can part tomorrow without a hunt through the code.
+`policy_hash` fingerprints a policy: the worker exports it and the generated rules carry it, so an
+alert (`PolicyMismatch`) catches rules generated from another policy than the worker runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Final
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from schemas.events import CATEGORIES, STANDARD_STAGES, Category, StandardStage
+from schemas.registry import LEVELS, Level
+
+SHIPPED_POLICY: Final = Path(__file__).with_name("policy.yaml")
+Ratio = Annotated[float, Field(gt=0, le=10)]
+Seconds = Annotated[int, Field(gt=0, le=30 * 86400)]
+Minutes = Annotated[float, Field(gt=0, le=24 * 60)]
+
+
+class PolicyError(ValueError):
+    """A policy file is missing or invalid; the message is one readable line."""
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Steps(_Part):
+    """Three rising thresholds: level 2 from `low`, level 3 from `mid`, level 4 above `high`."""
+
+    low: Ratio
+    mid: Ratio
+    high: Ratio
+
+    @model_validator(mode="after")
+    def _rising(self) -> Steps:
+        if not self.low < self.mid < self.high:
+            raise ValueError(f"steps must rise: {self.low}, {self.mid}, {self.high}")
+        return self
+
+    def values(self) -> tuple[float, float, float]:
+        return (self.low, self.mid, self.high)
+
+
+class Occupancy(_Part):
+    display: Steps  # wall and dashboard colours: amber, red, corridor beds
+    escalation: Steps  # OPEL-style levels 2/3/4 of a hospital and of the county (docs/escalation.md)
+    page_ward: Ratio  # WardOccupancyHigh for wards of at least `small_ward_beds`
+    page_facility: Ratio  # FacilityOverCapacity: above this, corridor beds
+    small_ward_beds: Annotated[int, Field(ge=1)]  # below this a percentage misleads...
+    small_ward_free_beds: Annotated[int, Field(ge=0)]  # ...so small wards page on free beds
+    runway_target: Ratio  # the county occupancy the runway counts hours to
+    runway_short_hours: Annotated[float, Field(gt=0)]  # CountyBedRunwayShort below this
+    runway_trend_seconds: Seconds  # the trend behind the runway
+    runway_ample_hours: Annotated[float, Field(gt=0)]  # dashboards: a runway this long is green
+
+
+class Emergency(_Part):
+    long_stay_hours: Annotated[float, Field(gt=0, le=72)]  # a longer ED stay is long (worker and alert)
+    escalation: Steps  # patients per ED bed for levels 2/3/4
+    page_over_beds: Ratio  # EDOverCapacity: patients per ED bed above this
+    surge_factor: Ratio  # EDSurge: arrivals over this many times the same hour yesterday / last week
+    surge_floor: Annotated[int, Field(ge=1)]  # ...and at least this many an hour
+    surge_lookback_days: tuple[int, ...]  # the baselines: same hour this many days ago
+    lwbs_ratio: Ratio  # EDLeftWithoutBeingSeenHigh
+    lwbs_seconds: Seconds  # ...over this window
+    lwbs_min_departures: Annotated[int, Field(ge=1)]  # ...with at least this many departures
+
+
+class Requests(_Part):
+    accept_minutes: dict[Category, Minutes]  # submission -> accepted, per category (DOMAIN.md)
+    arrive_minutes: dict[Category, Minutes]  # submission -> arrived, per category
+    due_soon_share: Annotated[float, Field(gt=0, lt=1)]  # share of a standard after which it is due soon
+    escalation_overdue: Annotated[int, Field(ge=1)]  # overdue requests at one hospital for level 4
+
+    @model_validator(mode="after")
+    def _every_category(self) -> Requests:
+        for name, table in (("accept_minutes", self.accept_minutes), ("arrive_minutes", self.arrive_minutes)):
+            missing = [category for category in CATEGORIES if category not in table]
+            if missing:
+                raise ValueError(f"{name} has no standard for {', '.join(missing)}")
+        return self
+
+    def standard_seconds(self, category: Category, stage: StandardStage) -> float:
+        table = self.accept_minutes if stage == "accepted" else self.arrive_minutes
+        return table[category] * 60.0
+
+    def standards(self) -> dict[tuple[str, str], float]:
+        """(category, stage) -> seconds, every standard."""
+        return {
+            (category, stage): self.standard_seconds(category, stage)
+            for category in CATEGORIES
+            for stage in STANDARD_STAGES
+        }
+
+
+class Feeds(_Part):
+    stale_seconds: dict[Level, Seconds]  # a feed silent this long while its facility is open is stale
+    clinic_open_grace_seconds: Seconds  # a clinic open for less than this is not judged yet
+
+    @model_validator(mode="after")
+    def _every_level(self) -> Feeds:
+        missing = [level for level in LEVELS if level not in self.stale_seconds]
+        if missing:
+            raise ValueError(f"stale_seconds has no age for {', '.join(missing)}")
+        return self
+
+
+class Pipeline(_Part):
+    rejected_ratio: Ratio  # RejectedEventsHigh
+    rejected_seconds: Seconds
+    rejected_min_events: Annotated[int, Field(ge=1)]
+    delay_quantile: Annotated[float, Field(gt=0, lt=1)]  # PipelineDelayHigh
+    delay_seconds: Seconds
+    delay_window_seconds: Seconds
+    consumer_stall_seconds: Seconds  # ConsumerLagUnknown, ConsumerStalled
+    delay_alarm_seconds: Seconds  # dashboards: a delay past `delay_seconds` is amber, past this red
+    lag_warn_messages: Annotated[int, Field(ge=1)]  # dashboards: consumer lag amber from here...
+    lag_alarm_messages: Annotated[int, Field(ge=1)]  # ...and red from here
+
+
+class Escalation(_Part):
+    hospitals_for_alliance: Annotated[int, Field(ge=1)]  # county hospitals at level L make the alliance L
+
+
+class Policy(_Part):
+    occupancy: Occupancy
+    emergency: Emergency
+    requests: Requests
+    feeds: Feeds
+    pipeline: Pipeline
+    escalation: Escalation
+
+    @property
+    def hash(self) -> str:
+        """12 hex digits of SHA-256 over the policy's canonical JSON: equal policies, equal hashes."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def load_policy(path: Path) -> Policy:
+    """Read a policy YAML file, or raise PolicyError with one line naming the file and the field."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy {path} is not YAML: {str(exc).splitlines()[0]}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        raise PolicyError(f"invalid policy {path}: {where}: {first['msg']}") from None
+
+
+@cache
+def shipped_policy() -> Policy:
+    """The shipped policy (schemas/policy.yaml): DOMAIN.md's numbers."""
+    return load_policy(SHIPPED_POLICY)
