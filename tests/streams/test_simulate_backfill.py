@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from schemas.registry import Registry
+from streams.cli import main
 from streams.simulate import generate
 from streams.simulate.backfill import (
     BackfillProgress,
@@ -130,3 +131,25 @@ def test_the_status_file_says_how_far_the_replay_is(tmp_path: Path) -> None:
     assert finished == BackfillProgress(4500, 4500, "2026-11-21T15:52:00+08:00")
     assert finished is not None and finished.done
     assert not list(tmp_path.glob("*.partial"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--backfill", "--out", "day.ndjson"], "--backfill applies to live mode only"),
+        (["--backfill", "--backdate", "20m"], "give it or --backdate, not both"),
+        (["--backfill-status", "s.json"], "--backfill-status goes with --backfill"),
+    ],
+)
+def test_backfill_flags_that_do_not_go_together_say_so_in_one_line(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", *argv]) == 2
+    error = capsys.readouterr().err
+    assert message in error
+    assert error.count("\n") == 1
