@@ -92,7 +92,7 @@ def write_file(args: argparse.Namespace, registry: Registry) -> int:
         handle = args.out.open("wb")
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    with handle, _progress() as progress:
+    with handle, progress_line() as progress:
         task = progress.add_task("simulating", total=duration.total_seconds())
         for event in events:
             handle.write(orjson.dumps(event) + b"\n")
@@ -107,7 +107,7 @@ def write_file(args: argparse.Namespace, registry: Registry) -> int:
 def publish(args: argparse.Namespace, registry: Registry) -> int:
     window, span, events, status = _live_events(args, registry)
     settings = load_settings()
-    with _progress() as progress:
+    with progress_line() as progress:
         task = progress.add_task("publishing", total=span.total_seconds() if args.duration else None)
 
         def shown(event: Event, virtual_now: float) -> None:
@@ -181,7 +181,8 @@ def _floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _progress() -> Progress:
+def progress_line() -> Progress:
+    """The project's one progress line (on stderr, gone once done)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
