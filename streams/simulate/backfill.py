@@ -107,7 +107,7 @@ class GoLive:
         if not start <= first < end:
             return
         senders = requests.senders(self.unit)
-        for index, (category, minutes) in enumerate(GO_LIVE_REQUESTS):
+        for index, (category, minutes) in enumerate(GO_LIVE_REQUESTS if senders else ()):
             sender = senders[index % len(senders)].id
             receiver = requests.destination(self.unit, category)
             requests.request(agenda, self._moment(minutes), sender, category, receiver, completes=True)
