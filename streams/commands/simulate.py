@@ -4,18 +4,23 @@
     $ medalliance simulate --out day.ndjson --duration 1d       # a past day to a file
     $ medalliance simulate --scenario stale-feed --backdate 20m --scenario-minutes 15
     $ medalliance simulate --scale 100 --registry-out province.yaml --out province.ndjson --duration 1h
+    $ medalliance simulate --backfill                           # the day so far at once, then live
 
 Live mode: see streams.simulate.live for the virtual clock (it never runs ahead of real time).
 A scenario begins 5 minutes into the simulated window (so its feeds and wards are first seen
 normal) and lasts --scenario-minutes; with --backdate 5m or more it has already begun when
-publishing starts, and its events are already that old.
+publishing starts, and its events are already that old. With --backfill (what `medalliance up`
+runs) the day so far is published first, as fast as the broker takes it (streams.simulate.backfill),
+and a scenario begins 5 minutes after going live.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import re
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -28,10 +33,13 @@ from schemas.registry import Registry, dump_registry, load_registry
 from streams.publish import quiet_client_logs
 from streams.settings import load_settings
 from streams.simulate import SCENARIOS, generate, scale_registry
+from streams.simulate.alliance import SCENARIO_LEAD
+from streams.simulate.backfill import BackfillStatus, plan_backlog, split_backlog
 from streams.simulate.live import LiveWindow, publish_live, utc_now
 
 _DURATION: Final = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 DEFAULT_FILE_DURATION: Final = timedelta(days=1)
+Event = dict[str, Any]
 
 
 def parse_duration(text: str) -> timedelta:
@@ -74,6 +82,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def write_file(args: argparse.Namespace, registry: Registry) -> int:
     from streams.cli import UsageError
 
+    if args.backfill:
+        raise UsageError("--backfill applies to live mode only, not with --out")
     duration = parse_duration(args.duration) if args.duration else DEFAULT_FILE_DURATION
     start = _parse_start(args.start) if args.start else _floor_hour(utc_now() - duration)
     events = generate(registry, start=start, duration=duration, **_options(args))
@@ -82,7 +92,7 @@ def write_file(args: argparse.Namespace, registry: Registry) -> int:
         handle = args.out.open("wb")
     except OSError as exc:
         raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-    with handle, _progress() as progress:
+    with handle, progress_line() as progress:
         task = progress.add_task("simulating", total=duration.total_seconds())
         for event in events:
             handle.write(orjson.dumps(event) + b"\n")
@@ -95,23 +105,14 @@ def write_file(args: argparse.Namespace, registry: Registry) -> int:
 
 
 def publish(args: argparse.Namespace, registry: Registry) -> int:
-    from streams.cli import UsageError
-
-    if args.start:
-        raise UsageError(
-            "--start applies to --out only: live mode starts in the past so events are never ahead"
-        )
-    duration = parse_duration(args.duration) if args.duration else None
-    backdate = parse_duration(args.backdate) if args.backdate else timedelta(0)
-    window = LiveWindow.plan(utc_now(), duration=duration, speed=args.speed, backdate=backdate)
-    # The backdated part comes on top of the duration, which is what then runs on the clock.
-    span = duration + backdate if duration is not None else timedelta(days=3650)  # until stopped
-    events = generate(registry, start=window.start, duration=span, **_options(args))
+    window, span, events, status = _live_events(args, registry)
     settings = load_settings()
-    with _progress() as progress:
-        task = progress.add_task("publishing", total=span.total_seconds() if duration else None)
+    with progress_line() as progress:
+        task = progress.add_task("publishing", total=span.total_seconds() if args.duration else None)
 
-        def shown(event: dict[str, Any], virtual_now: float) -> None:
+        def shown(event: Event, virtual_now: float) -> None:
+            if status is not None:
+                status.count_published()
             progress.update(
                 task,
                 advance=0,
@@ -122,6 +123,40 @@ def publish(args: argparse.Namespace, registry: Registry) -> int:
         report = asyncio.run(publish_live(settings, events, window, on_event=shown))
     print(f"published {report.published} events in {report.elapsed:.0f} s ({report.rate:,.0f} events/s)")
     return 0
+
+
+def _live_events(
+    args: argparse.Namespace, registry: Registry
+) -> tuple[LiveWindow, timedelta, Iterable[Event], BackfillStatus | None]:
+    """The live window, its simulated span, its events and (with --backfill) the replay's status."""
+    from streams.cli import UsageError
+
+    if args.start:
+        raise UsageError(
+            "--start applies to --out only: live mode starts in the past so events are never ahead"
+        )
+    if args.backfill and args.backdate:
+        raise UsageError("--backfill replays the day so far: give it or --backdate, not both")
+    if args.backfill_status is not None and not args.backfill:
+        raise UsageError("--backfill-status goes with --backfill")
+    duration = parse_duration(args.duration) if args.duration else None
+    now, options = utc_now(), _options(args)
+    backdate = parse_duration(args.backdate) if args.backdate else timedelta(0)
+    if args.backfill:
+        going_live = LiveWindow.plan(now, duration=duration, speed=args.speed, backdate=timedelta(0))
+        backdate = plan_backlog(going_live.virtual_start).span
+        options["scenario_at"] = backdate + SCENARIO_LEAD  # a live scenario, not a replayed one
+        options["live_from"] = going_live.virtual_start
+    window = LiveWindow.plan(now, duration=duration, speed=args.speed, backdate=backdate)
+    # The backdated part comes on top of the duration, which is what then runs on the clock.
+    span = duration + backdate if duration is not None else timedelta(days=3650)  # until stopped
+    events: Iterable[Event] = generate(registry, start=window.start, duration=span, **options)
+    if not args.backfill:
+        return window, span, events, None
+    backlog, live = split_backlog(events, until=window.virtual_start)
+    print(f"replaying {len(backlog)} events since {window.start.isoformat(timespec='seconds')}", flush=True)
+    status = BackfillStatus(args.backfill_status, backlog=len(backlog), since=window.start)
+    return window, span, itertools.chain(backlog, live), status
 
 
 def run(args: argparse.Namespace) -> int:
@@ -146,7 +181,8 @@ def _floor_hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def _progress() -> Progress:
+def progress_line() -> Progress:
+    """The project's one progress line (on stderr, gone once done)."""
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -173,4 +209,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--scenario", choices=SCENARIOS, help="drive one alert condition on purpose")
     parser.add_argument("--scenario-minutes", type=float, default=30.0, help="how long the condition lasts")
     parser.add_argument("--backdate", help="live: start the window this far in the past (e.g. 20m)")
+    parser.add_argument(
+        "--backfill",
+        action="store_true",
+        help="live: first publish the day so far (since local midnight, at least 12 h) at once",
+    )
+    parser.add_argument(
+        "--backfill-status", type=Path, help="with --backfill: write its progress (JSON) to this file"
+    )
     parser.set_defaults(handler=run)

@@ -5,6 +5,10 @@ here, else tansu, said in one line; MEDALLIANCE_EMBEDDED_BROKER chooses), the to
 the simulated alliance, a Prometheus with the project's rules, and the wall; prints their URLs;
 on Ctrl-C or SIGTERM stops everything it started, in reverse order, leaving no process behind.
 With an external broker configured (MEDALLIANCE_BROKER_URL) it starts no broker.
+
+The simulator first replays the day so far (`simulate --backfill`, streams.simulate.backfill), a
+progress line following it; Prometheus and the wall start once the worker has applied it all, so
+their first scrape already sees a lived-in day and no rate() ever counts the replay as traffic.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import signal
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
-from collections.abc import Sequence
+import urllib.request
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -33,6 +40,13 @@ from dashboards.alerts import (
     prometheus_config,
     recording_rules_yaml,
 )
+from schemas.metrics import (
+    CONSUMER_LAG,
+    CONSUMER_LAG_UNKNOWN,
+    EVENTS,
+    EVENTS_DUPLICATE,
+    EVENTS_REJECTED,
+)
 from streams.broker import (
     EmbeddedBroker,
     embedded_kind,
@@ -42,15 +56,23 @@ from streams.broker import (
     wait_for_port,
 )
 from streams.cli import UsageError
+from streams.commands.simulate import progress_line
 from streams.kafka_broker import KafkaBroker
 from streams.process import ManagedProcess
 from streams.prometheus import PrometheusProcess
 from streams.settings import Settings, load_settings
+from streams.simulate.backfill import BackfillProgress, read_backfill_status
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True)
 _SCRAPE_SECONDS: Final = 5
 _STOP_TIMEOUT: Final = 20.0
+# Polling with time.sleep, not Event.wait(timeout): under libfaketime a timed lock wait never returns.
+_POLL_SECONDS: Final = 0.5
+# The worker applies a day's backlog (~13,000 events) in 5-15 s here; far longer means it is stuck,
+# and the demo goes on rather than wait forever.
+_BACKFILL_PATIENCE: Final = 180.0
+_HANDLED: Final = (EVENTS.name, EVENTS_DUPLICATE.name, EVENTS_REJECTED.name)
 
 
 class Child(ManagedProcess):
@@ -95,11 +117,27 @@ def check_ports(settings: Settings, *, with_prometheus: bool, with_wall: bool) -
             )
 
 
+def check_simulator_args(args: argparse.Namespace) -> None:
+    """UsageError for simulator arguments that undo the backfill (before anything is started)."""
+    if not args.no_backfill and any(
+        arg.split("=")[0] in ("--backdate", "--out") for arg in args.simulator_args
+    ):
+        raise UsageError("--simulator-args --backdate/--out do not go with the backfill: add --no-backfill")
+
+
+def simulator_args(args: argparse.Namespace, status_path: Path) -> list[str]:
+    """`medalliance simulate`'s arguments: the backfill first (unless --no-backfill), then the user's."""
+    backfill = [] if args.no_backfill else ["--backfill", "--backfill-status", str(status_path)]
+    return ["simulate", *backfill, *args.simulator_args]
+
+
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     with_wall = not args.no_wall and _has_command("wall")
     check_ports(settings, with_prometheus=not args.no_prometheus, with_wall=with_wall)
+    check_simulator_args(args)
     log_dir = Path(tempfile.mkdtemp(prefix="medalliance-up-"))
+    status_path = log_dir / "backfill.json"
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -117,7 +155,11 @@ def run(args: argparse.Namespace) -> int:
         worker = Child("worker", ["worker"], env, log_dir)
         started.append(worker)
         if not args.no_simulator:
-            started.append(Child("simulator", ["simulate", *args.simulator_args], env, log_dir))
+            started.append(Child("simulator", simulator_args(args, status_path), env, log_dir))
+            if not args.no_backfill:
+                children = [c for c in started if isinstance(c, Child)]
+                if not _await_backfill(stop, children, status_path, _metrics_url(settings)):
+                    return 0 if stop.is_set() else 1
         if not args.no_prometheus:
             started.append(_start_prometheus(settings, log_dir))
         if with_wall:
@@ -183,11 +225,98 @@ def _pid(part: ManagedProcess) -> str:
 
 def _supervise(stop: threading.Event, children: list[Child]) -> None:
     """Wait for Ctrl-C/SIGTERM; if a child dies, say so and stop (never run half a service)."""
-    while not stop.wait(0.5):
-        for child in children:
-            if not child.alive():
-                console.print(f"[red]{child.name} exited ({child.returncode}); see {child.log_path}[/]")
-                return
+    while not stop.is_set() and _all_alive(children):
+        time.sleep(_POLL_SECONDS)
+
+
+def _all_alive(children: Iterable[Child]) -> bool:
+    for child in children:
+        if not child.alive():
+            console.print(f"[red]{child.name} exited ({child.returncode}); see {child.log_path}[/]")
+            return False
+    return True
+
+
+def _metrics_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.web_port}/metrics"
+
+
+def _await_backfill(
+    stop: threading.Event, children: list[Child], status_path: Path, metrics_url: str
+) -> bool:
+    """Show the replay's progress until the worker has applied it all (or it takes too long);
+    False when stopped or a child died meanwhile."""
+    started = time.monotonic()
+    with progress_line() as progress:
+        task = progress.add_task("replaying the day so far", total=None)
+        while not stop.is_set() and _all_alive(children):
+            status, (handled, drained) = read_backfill_status(status_path), worker_backlog(metrics_url)
+            if status is not None:
+                applied = min(handled, status.backlog)
+                progress.update(
+                    task, total=status.backlog, completed=applied, description=_replay_line(status)
+                )
+                if status.done and drained and handled >= status.backlog:
+                    took = time.monotonic() - started
+                    console.print(
+                        f"replayed {status.backlog:,} events since {_since(status)} in {took:.0f} s"
+                    )
+                    return True
+            if time.monotonic() - started > _BACKFILL_PATIENCE:
+                console.print(
+                    f"[yellow]the day so far is not applied after {_BACKFILL_PATIENCE:.0f} s; going on[/]"
+                )
+                return True
+            time.sleep(_POLL_SECONDS)
+    return False
+
+
+def _replay_line(status: BackfillProgress) -> str:
+    """The progress line's text; its bar is the share the worker has applied."""
+    return f"replaying the day since {_since(status)}: {status.published:,}/{status.backlog:,} published"
+
+
+def _since(status: BackfillProgress) -> str:
+    """'00:00', or '15:52 yesterday' for a backlog that began the day before (its local date)."""
+    since = datetime.fromisoformat(status.since)
+    yesterday = since.date() < datetime.now(since.tzinfo).date()
+    return f"{since:%H:%M}{' yesterday' if yesterday else ''}"
+
+
+def worker_backlog(metrics_url: str) -> tuple[float, bool]:
+    """(messages the worker has handled, whether it has applied all it was sent) from /metrics;
+    (0, False) while it does not answer."""
+    try:
+        with urllib.request.urlopen(metrics_url, timeout=3) as response:
+            totals = metric_totals(
+                response.read().decode(), (*_HANDLED, CONSUMER_LAG.name, CONSUMER_LAG_UNKNOWN.name)
+            )
+    except OSError:
+        return 0.0, False
+    handled = sum(totals.get(name, 0.0) for name in _HANDLED)
+    # Lag is absent until a partition's first fetch answered (then its lag-unknown reads 1).
+    drained = (
+        CONSUMER_LAG.name in totals
+        and totals[CONSUMER_LAG.name] == 0
+        and totals.get(CONSUMER_LAG_UNKNOWN.name, 0) == 0
+    )
+    return handled, drained
+
+
+def metric_totals(page: str, names: Iterable[str]) -> dict[str, float]:
+    """The sum over every series of each named metric on a text-format page (labels ignored).
+
+    >>> metric_totals('m{a="x y"} 2.0\nm{a="z"} 3.0\n', ["m"])
+    {'m': 5.0}
+    """
+    wanted, totals = set(names), dict[str, float]()
+    for line in page.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in wanted:
+            totals[name] = totals.get(name, 0.0) + float(line.rsplit(" ", 1)[1])
+    return totals
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -195,6 +324,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--no-simulator", action="store_true", help="do not start the simulated alliance")
     parser.add_argument("--no-prometheus", action="store_true", help="do not start Prometheus")
     parser.add_argument("--no-wall", action="store_true", help="do not start the wall page")
+    parser.add_argument(
+        "--no-backfill", action="store_true", help="start the simulator live from now, without the day so far"
+    )
     parser.add_argument(
         "--simulator-args",
         nargs=argparse.REMAINDER,

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from schemas.registry import Registry
+from streams.simulate.backfill import GoLive
 from streams.simulate.beds import WardFlow
 from streams.simulate.heartbeats import Heartbeats
 from streams.simulate.requests import RequestFlow
@@ -48,11 +49,13 @@ def generate(
     scenario: str | None = None,
     scenario_at: timedelta = SCENARIO_LEAD,
     scenario_length: timedelta = DEFAULT_SCENARIO_LENGTH,
+    live_from: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Event dicts (wire JSON objects) with start <= occurred_at < start + duration, in time order.
 
     `scenario` (see streams.simulate.scenarios) begins `scenario_at` after `start` (rounded up to
-    a 5-minute mark) and lasts `scenario_length`.
+    a 5-minute mark) and lasts `scenario_length`. `live_from`, where a replayed backlog ends
+    (streams.simulate.backfill), has a few requests in progress and patients in the ED.
     """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
@@ -69,12 +72,15 @@ def generate(
     if scenario is not None:
         begins = align_up(start + scenario_at, CHUNK)
         plan = ScenarioPlan.build(scenario, registry, begins=begins, length=scenario_length)
+    going_live = None if live_from is None else GoLive.build(registry, at=live_from, earliest=start)
     flows.wards.census(agenda, start)
     chunk_start = start
     while chunk_start < end:
         chunk_end = min(align_up(chunk_start + timedelta(seconds=1), CHUNK), end)
         if chunk_start > start and chunk_start == align_up(chunk_start, CENSUS_EVERY):
             flows.wards.census(agenda, chunk_start)
+        if going_live is not None:
+            going_live.step(agenda, chunk_start, chunk_end, visits=flows.visits, requests=flows.requests)
         flows.step(agenda, chunk_start, chunk_end, plan)
         for moment, event in agenda.pop_until(chunk_end):
             if plan is not None and plan.silences(event["facility_id"], feed_of_event(event), _at(moment)):

@@ -97,8 +97,10 @@ class RequestFlow:
         receiver: str,
         *,
         answered: bool = True,
+        completes: bool = False,
     ) -> str:
-        """Schedule a whole request; `answered=False` leaves it submitted (never accepted)."""
+        """Schedule a whole request; `answered=False` leaves it submitted (never accepted),
+        `completes=True` rules out a rejection or cancellation (it runs to completion)."""
         request_id = f"r-{self.rng.getrandbits(48):012x}"
         agenda.add(
             submitted,
@@ -112,7 +114,7 @@ class RequestFlow:
             },
         )
         if answered:
-            self._answer(agenda, submitted, request_id, sender, receiver, category)
+            self._answer(agenda, submitted, request_id, sender, receiver, category, completes=completes)
         return request_id
 
     def cancel(self, agenda: Agenda, moment: datetime, request_id: str, sender: str, reason: str) -> None:
@@ -128,7 +130,15 @@ class RequestFlow:
         )
 
     def _answer(
-        self, agenda: Agenda, submitted: datetime, request_id: str, sender: str, receiver: str, category: str
+        self,
+        agenda: Agenda,
+        submitted: datetime,
+        request_id: str,
+        sender: str,
+        receiver: str,
+        category: str,
+        *,
+        completes: bool,
     ) -> None:
         def stage(kind: str, at: datetime, facility: str, **extra: str) -> None:
             body = {
@@ -141,10 +151,10 @@ class RequestFlow:
             agenda.add(at, body)
 
         accepted = submitted + self._delay(*_ACCEPT, floor=0.5)
-        if self.rng.random() < _REJECT_SHARE:
+        if not completes and self.rng.random() < _REJECT_SHARE:
             return stage("request.rejected", accepted, receiver, reason=self.rng.choice(_REJECT_REASONS))
         cancel_at = submitted + timedelta(minutes=self.rng.uniform(5, 40))
-        cancelled = self.rng.random() < _CANCEL_SHARE
+        cancelled = not completes and self.rng.random() < _CANCEL_SHARE
         dispatched = accepted + timedelta(minutes=self.rng.uniform(1, 8))
         arrived = max(
             dispatched + timedelta(minutes=10),
