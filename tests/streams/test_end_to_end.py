@@ -25,9 +25,9 @@ from schemas.registry import Registry
 from streams.broker import ensure_topics
 from streams.settings import Settings
 from streams.simulate import generate
-from streams.simulate.faults import malformed_messages
 from streams.simulate.wire import encode, feed_of_event, message_key
 from tests.support.clock import settled_scrape, visits_today, wait_past_midnight
+from tests.support.faults import malformed_messages
 from tests.support.reference import Expected, Published, expected_metrics
 from tests.support.stack import SampleKey, WorkerProcess, committed_total, produce, total
 
