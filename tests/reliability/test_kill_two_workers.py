@@ -38,8 +38,9 @@ from streams.broker import Broker, EmbeddedBroker, ensure_topics
 from streams.metrics.catalog import CONSUMER_LAG, CONSUMER_LAG_UNKNOWN, SHARD_LABEL
 from streams.settings import Settings
 from tests.conftest import broker_settings
-from tests.reliability.harness import expected_now, handled, merged_scrape, mismatches, publish, simulated_log
+from tests.reliability.harness import expected_now, handled, merged_scrape, publish, simulated_log
 from tests.support.clock import past_morning
+from tests.support.compare import mismatches
 from tests.support.reference import Published
 from tests.support.stack import SampleKey, WorkerProcess, committed_total
 from tests.support.wait import wait_until

@@ -32,6 +32,11 @@ TYPE_FEED: Final = {
 CATEGORIES: Final = ("chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal")
 STAGES: Final = ("submitted", "accepted", "dispatched", "arrived", "completed")
 TIMED_STAGES: Final = STAGES[1:]
+# The reject reasons, in the order the contract checks them.
+REJECT_REASONS: Final = (
+    "too_large", "invalid_json", "schema_violation", "unsupported_schema_version", "unknown_type",
+    "unknown_facility", "unknown_ward", "future_timestamp", "too_old",
+)  # fmt: skip
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 # RFC 8259 §9 lets a parser limit nesting; the service's parser stops at 1024 levels.
 MAX_NESTING: Final = 1024
