@@ -7,11 +7,13 @@ from the input, not by the rules.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from schemas.registry import Facility
@@ -112,6 +114,32 @@ def run_promtool(
     }
     path = tmp_path / "alerts_test.yml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return subprocess.run(
+    result = subprocess.run(
         ["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120, check=False
     )
+    if result.returncode == 0:
+        _record_fired(tests)
+    return result
+
+
+# The alerts a passing promtool run saw fire with their exact labels and texts; a run that failed
+# proves nothing and adds none. test_alerts.py reads it (in this process, or in the file that
+# FIRED_LEDGER_ENV names when it runs the promtool tests in a child pytest).
+FIRED: set[str] = set()
+FIRED_LEDGER_ENV = "MEDALLIANCE_TEST_FIRED_LEDGER"
+# The items a `-k` or `--deselect` left out (tests/dashboards/conftest.py): were all promtool tests run?
+DESELECTED = pytest.StashKey[list[pytest.Item]]()
+
+
+def _record_fired(tests: list[dict[str, Any]]) -> None:
+    fired = {
+        check["alertname"]
+        for case in tests
+        for check in case.get("alert_rule_test", [])
+        if check.get("exp_alerts")
+    }
+    FIRED.update(fired)
+    ledger = os.environ.get(FIRED_LEDGER_ENV)
+    if ledger:
+        with open(ledger, "a", encoding="utf-8") as out:
+            out.writelines(f"{name}\n" for name in sorted(fired))
