@@ -145,28 +145,19 @@ class Series:
 
 
 _P: Final = "medalliance_"
-# Every metric of the contract's table, in its order (docs/contract.md, "Metrics the dashboards and
-# alerts rely on"): registry metrics are exported alike by every worker (max), timestamps combine
-# by max over partitions, everything else by sum.
+# Every metric of the contract's table (docs/contract.md, "Metrics the dashboards and alerts rely
+# on"), by how workers' samples combine: the registry metrics are exported alike by every worker
+# (max over workers), timestamps by max over partitions, everything else by sum.
+_SUMMED: Final = (
+    "beds_staffed", "beds_occupied", "visits_total", "visits_today", "ed_patients",
+    "ed_long_stay_patients", "ed_arrivals_last_hour", "ed_departures_total", "requests_open",
+    "requests_due_soon", "requests_overdue", "events_total", "facility_events_total",
+    "events_duplicate_total", "events_rejected_total",
+)  # fmt: skip
 SERIES: Final = (
-    Series(_P + "facility_info", "registry"),
-    Series(_P + "ed_beds", "registry"),
-    Series(_P + "beds_staffed", "sum"),
-    Series(_P + "beds_occupied", "sum"),
-    Series(_P + "visits_total", "sum"),
-    Series(_P + "visits_today", "sum"),
-    Series(_P + "ed_patients", "sum"),
-    Series(_P + "ed_long_stay_patients", "sum"),
-    Series(_P + "ed_arrivals_last_hour", "sum"),
-    Series(_P + "ed_departures_total", "sum"),
-    Series(_P + "requests_open", "sum"),
+    *(Series(_P + name, "registry") for name in ("facility_info", "ed_beds")),
+    *(Series(_P + name, "sum") for name in _SUMMED),
     Series(_P + "request_stage_seconds", "sum", histogram=True),
-    Series(_P + "requests_due_soon", "sum"),
-    Series(_P + "requests_overdue", "sum"),
-    Series(_P + "events_total", "sum"),
-    Series(_P + "facility_events_total", "sum"),
-    Series(_P + "events_duplicate_total", "sum"),
-    Series(_P + "events_rejected_total", "sum"),
     Series(_P + "feed_last_seen_timestamp_seconds", "max"),
     Series(_P + "event_delay_seconds", "count_only", histogram=True),
 )

@@ -55,13 +55,15 @@ def test_each_kind_of_difference_is_reported() -> None:
         key("beds_occupied", facility="f", ward="w", partition="4"): 3.0,
     }
     del off[key("events_total", feed="beds", type="bed.admit", partition="3", instance="b")]
-    assert mismatches(off, EXPECTED) == [
-        P + "ed_beds{'facility': 'f'}: got 30.0, expected 24.0",
-        P + "beds_occupied{'facility': 'f', 'ward': 'w'}: got 3.0, expected 0.0",
-        P + "request_stage_seconds_bucket{'category': 'stroke', 'le': '+Inf', 'stage': 'accepted'}: "
-        "got 1.0, expected 0.0",
-        P + "events_total{'feed': 'beds', 'type': 'bed.admit'}: got 2.0, expected 5.0",
-    ]
+    assert sorted(mismatches(off, EXPECTED)) == sorted(
+        [
+            P + "ed_beds{'facility': 'f'}: got 30.0, expected 24.0",
+            P + "beds_occupied{'facility': 'f', 'ward': 'w'}: got 3.0, expected 0.0",
+            P + "request_stage_seconds_bucket{'category': 'stroke', 'le': '+Inf', 'stage': 'accepted'}: "
+            "got 1.0, expected 0.0",
+            P + "events_total{'feed': 'beds', 'type': 'bed.admit'}: got 2.0, expected 5.0",
+        ]
+    )
 
 
 def test_a_registry_series_with_a_partition_label_is_not_the_contract_s() -> None:
