@@ -201,7 +201,7 @@ def test_requests_stages_standards_and_order() -> None:
 
 
 def test_every_reject_reason_its_facility_and_duplicates_per_feed() -> None:
-    census = {"ward_id": "icu", "beds_staffed": 8, "beds_occupied": 2}
+    census: dict[str, Any] = {"ward_id": "icu", "beds_staffed": 8, "beds_occupied": 2}
     log = [
         msg("h1", "heartbeat", CLINIC, local("09:59"), topic="visits", feed="visits"),
         # The same id again on the same feed is a duplicate; on another feed it is not.
@@ -267,7 +267,7 @@ def test_the_reference_decoder_gives_each_hostile_reason(case: Case) -> None:
 
 
 def test_a_clock_boundary_is_the_contract_s() -> None:
-    census = {"ward_id": "icu", "beds_staffed": 8, "beds_occupied": 2}
+    census: dict[str, Any] = {"ward_id": "icu", "beds_staffed": 8, "beds_occupied": 2}
     ahead = msg("c", "bed.census", TCM, (NOW + timedelta(minutes=5)).isoformat(), **census)
     beyond = msg("c", "bed.census", TCM, (NOW + timedelta(minutes=5, seconds=1)).isoformat(), **census)
     assert judge(ahead.value, "beds", now=NOW).reason is None  # 5 min ahead is tolerated
