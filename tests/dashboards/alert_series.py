@@ -1,26 +1,28 @@
 """Helpers for promtool unit tests: input series as the worker + Prometheus would store them,
-and the expected alert texts, with every number computed here from the input, not by the rules.
+and the expected alerts, with the wording typed in alert_texts.py and every number computed here
+from the input, not by the rules.
 
     >>> series(BEDS_OCCUPIED, {"facility": "f", "ward": "w"}, [50] * 5 + [57] * 30)
 """
 
 from __future__ import annotations
 
-import re
+import os
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from schemas.metrics import MetricSpec
 from schemas.registry import Facility
+from tests.dashboards.alert_texts import WORDING
 
 WORKER = {"job": "medalliance-worker", "instance": "127.0.0.1:6066"}
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
 RULE_FILES = [str(RULES / "medalliance-recording.yml"), str(RULES / "medalliance-alerts.yml")]
-BASE_LABELS = {"service": "medalliance"}
 
 
 def _labels(labels: Mapping[str, str]) -> str:
@@ -61,48 +63,13 @@ def names(facility: Facility) -> dict[str, str]:
     }
 
 
-def percent(ratio: float) -> str:
-    """Go's humanizePercentage: humanize(100 * v) + '%' (4 significant digits here)."""
-    return f"{ratio * 100:.4g}%"
-
-
-def minutes_seconds(seconds: float) -> str:
-    """Go's humanizeDuration for values under an hour: '4m 51s'."""
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m {rest}s" if minutes else f"{rest}s"
-
-
-_VALUE_FORMS: dict[str, Callable[[float], str]] = {
-    "{{ $value | humanizePercentage }}": percent,
-    '{{ printf "%.0f" $value }}': lambda v: f"{v:.0f}",
-    '{{ printf "%.1f" $value }}': lambda v: f"{v:.1f}",
-    "{{ $value | humanizeDuration }}": minutes_seconds,
-}
-
-
-def expected_annotations(rule: Mapping[str, Any], labels: Mapping[str, str], value: float) -> dict[str, str]:
-    """The rule's annotation templates filled with independently known labels and value."""
-    filled = {}
-    for key, template in rule["annotations"].items():
-        text = template
-        for form, render in _VALUE_FORMS.items():
-            text = text.replace(form, render(value))
-        text = re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels.get(m.group(1), ""), text)
-        assert "{{" not in text, f"template form not understood by the test: {text}"
-        filled[key] = text
-    return filled
-
-
-def alert_rule(name: str) -> dict[str, Any]:
-    rules = yaml.safe_load(Path(RULE_FILES[1]).read_text(encoding="utf-8"))["groups"][0]["rules"]
-    return next(rule for rule in rules if rule["alert"] == name)
-
-
 def expected_alert(name: str, labels: Mapping[str, str], value: float) -> dict[str, Any]:
-    """exp_labels (the rule's severity labels + the series labels) and exp_annotations."""
-    rule = alert_rule(name)
-    full = {**labels, **rule["labels"]}
-    return {"exp_labels": full, "exp_annotations": expected_annotations(rule, full, value)}
+    """exp_labels (the alert's severity labels, typed in alert_texts.py, + the series labels) and
+    exp_annotations: the wording typed there, filled with independently known labels and value."""
+    wording = WORDING[name]
+    full = {**labels, **wording.labels()}
+    notes = {**wording.filled(full, value), "runbook_url": f"docs/runbooks/{name}.md"}
+    return {"exp_labels": full, "exp_annotations": notes}
 
 
 def boundary(name: str, start: int, for_minutes: int, alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -147,6 +114,32 @@ def run_promtool(
     }
     path = tmp_path / "alerts_test.yml"
     path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return subprocess.run(
+    result = subprocess.run(
         ["promtool", "test", "rules", str(path)], capture_output=True, text=True, timeout=120, check=False
     )
+    if result.returncode == 0:
+        _record_fired(tests)
+    return result
+
+
+# The alerts a passing promtool run saw fire with their exact labels and texts; a run that failed
+# proves nothing and adds none. test_alerts.py reads it (in this process, or in the file that
+# FIRED_LEDGER_ENV names when it runs the promtool tests in a child pytest).
+FIRED: set[str] = set()
+FIRED_LEDGER_ENV = "MEDALLIANCE_TEST_FIRED_LEDGER"
+# The items a `-k` or `--deselect` left out (tests/dashboards/conftest.py): were all promtool tests run?
+DESELECTED = pytest.StashKey[list[pytest.Item]]()
+
+
+def _record_fired(tests: list[dict[str, Any]]) -> None:
+    fired = {
+        check["alertname"]
+        for case in tests
+        for check in case.get("alert_rule_test", [])
+        if check.get("exp_alerts")
+    }
+    FIRED.update(fired)
+    ledger = os.environ.get(FIRED_LEDGER_ENV)
+    if ledger:
+        with open(ledger, "a", encoding="utf-8") as out:
+            out.writelines(f"{name}\n" for name in sorted(fired))

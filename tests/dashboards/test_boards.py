@@ -210,17 +210,14 @@ def test_overview_fits_one_wall_screen_without_overlaps() -> None:
     ],
 )
 def test_wall_numbers_turn_grey_when_their_feed_is_stale(title_start: str) -> None:
-    """Each live figure has a stale twin query: same expression, `and on` the stale set, fixed grey."""
-    panel = next(
-        p for p in panels(dashboard_models(POLICY)[OVERVIEW_UID]) if p["title"].startswith(title_start)
-    )
+    """Each live figure has a stale twin (B), drawn in fixed grey. What the two queries return, the
+    current part and the stale part of one figure, is checked on a real Prometheus with a silent
+    feed (tests/dashboards/test_boards_data.py, check_stale_twins), not from their spelling."""
+    overview = panels(dashboard_models(POLICY)[OVERVIEW_UID])
+    panel = next(p for p in overview if p["title"].startswith(title_start))
     targets = {target["refId"]: target for target in panel["targets"]}
-    fresh, stale = targets["A"], targets["B"]
-    # The same figure and the same stale set: `unless` keeps the current part, `and` the stale part.
-    assert fresh["expr"].count(" unless on ") == 1
-    assert stale["expr"] == fresh["expr"].replace(" unless on ", " and on ")
-    assert "medalliance:feed_stale_seconds:facility_feed" in stale["expr"]
-    assert "停更 stale" in stale["legendFormat"]
+    assert {"A", "B"} <= set(targets)
+    assert "停更 stale" in targets["B"]["legendFormat"]
     override = next(o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "B")
     values = {prop["id"]: prop["value"] for prop in override["properties"]}
     assert values["color"] == {"mode": "fixed", "fixedColor": STALE_GREY}

@@ -7,8 +7,8 @@ feed silent for the last 10 minutes (stale), and the `overdue-request` scenario 
 the first county hospital never accepted); visits after local midnight are put in at any hour
 (tests/support/clock.py), so that "today" has figures at 03:00 too. Every panel target and the
 `$facility` variable query then run as Grafana would send them; stale-aware figures are checked
-against the expected stale set, and a few numbers against the independent reference
-(tests/support/reference.py).
+against the expected stale set, and every contract series Prometheus stores against the
+independent reference (tests/support/reference.py, by the one comparator tests/support/compare.py).
 """
 
 from __future__ import annotations
@@ -33,8 +33,9 @@ from streams.publish import event_message, publish_events
 from streams.settings import Settings
 from streams.simulate.alliance import generate
 from streams.simulate.wire import feed_of_event
-from streams.worker_process import WorkerProcess
-from tests.support.clock import visits_today, wait_past_midnight
+from streams.worker_process import SampleKey, WorkerProcess
+from tests.support.clock import SCRAPE_ATTEMPTS, visits_today, wait_past_midnight
+from tests.support.compare import mismatches
 from tests.support.reference import Published, expected_metrics
 from tests.support.stack import PROJECT_ROOT
 
@@ -231,7 +232,9 @@ def test_every_panel_query_returns_data(settings: Settings, registry: Registry, 
             wait_rule_rounds(prometheus, RULE_ROUNDS)
             check_all_targets(prometheus, registry, first_hospital)
             check_staleness(prometheus, registry, settings, log, stale_hospital, hospitals)
+            check_stale_twins(prometheus, stale_hospital)
             check_figures(prometheus, registry, settings, log, first_hospital)
+            check_stored_series(prometheus, log)
         finally:
             worker.stop()
 
@@ -286,6 +289,48 @@ def check_staleness(
     visits = by_ref(prometheus, panel(OVERVIEW_UID, "今日门急诊人次"), MACROS)
     assert visits["A"] and not visits["B"], "the visits feeds are all current"
     assert float(visits["C"][0]["value"][1]) < STALE_AFTER
+
+
+def stored(prometheus: PrometheusProcess) -> dict[SampleKey, float]:
+    """Every raw medalliance_ series Prometheus holds now (recording rules have a colon: not these)."""
+    samples: dict[SampleKey, float] = {}
+    for row in prometheus.query('{__name__=~"medalliance_.+"}'):
+        labels = frozenset((k, v) for k, v in row["metric"].items() if k != "__name__")
+        samples[(row["metric"]["__name__"], labels)] = float(row["value"][1])
+    return samples
+
+
+def check_stored_series(prometheus: PrometheusProcess, log: list[Published]) -> None:
+    """What the alerts and boards read equals the reference, series by series (tests/support/compare.py).
+    Prometheus' latest sample is up to SCRAPE_SLACK old: the reference is read at both ends of that
+    window, and the comparison taken again if a clock boundary fell inside it."""
+    for _ in range(SCRAPE_ATTEMPTS):
+        earliest = expected_metrics(log, now=datetime.now(UTC) - SCRAPE_SLACK)
+        samples = stored(prometheus)
+        latest = expected_metrics(log, now=datetime.now(UTC))
+        if earliest == latest:
+            problems = mismatches(samples, latest)
+            assert problems == [], "\n".join(problems)
+            return
+    raise AssertionError(f"the reference changed across each of {SCRAPE_ATTEMPTS} readings")
+
+
+def check_stale_twins(prometheus: PrometheusProcess, stale_hospital: str) -> None:
+    """Every greyable figure, by what it returns: the current part (A) and the stale part (B) never
+    show the same series twice, a facility's series is grey exactly when it is the silent hospital,
+    and the stale part reads the same figure, so A and B for the same labels never both exist."""
+    for found in dashboard_models(POLICY)[OVERVIEW_UID]["panels"]:
+        twin = next((t for t in found["targets"] if t["refId"] == "B"), {})
+        if "停更 stale" not in twin.get("legendFormat", ""):
+            continue
+        results = by_ref(prometheus, found, MACROS)
+        current = [frozenset(r["metric"].items()) for r in results["A"]]
+        grey = [frozenset(r["metric"].items()) for r in results["B"]]
+        assert not set(current) & set(grey), found["title"]
+        for labels in current + grey:
+            facility = dict(labels).get("facility")
+            if facility is not None:
+                assert (facility == stale_hospital) == (labels in grey), (found["title"], facility)
 
 
 def overdue_sum(reference: dict[Any, float], **match: str) -> float:

@@ -5,7 +5,7 @@ independent reference (tests/support/reference.py).
     >>> publish(settings, log)
     >>> worker.wait_consumed(len(log))
     >>> samples, problems = settled_mismatches(worker.scrape, log)
-    >>> assert problems == []
+    >>> assert problems == []                      # tests/support/compare.py: every contract series
 
 A fault test's log is sized by count and taken from a fixed time of day on the most recent past
 day, so that what it holds does not depend on the hour the suite runs at (a night window holds a
@@ -26,13 +26,13 @@ from typing import Any, Final
 
 import orjson
 
-from schemas.metrics import CATALOG, EVENT_DELAY, EVENTS_DUPLICATE, FEED_LAST_SEEN
 from schemas.registry import Registry
 from streams.settings import Settings
 from streams.simulate import encode, generate
 from streams.simulate.wire import feed_of_event, message_key
 from streams.worker_process import SampleKey, WorkerProcess, handled_messages
 from tests.support.clock import past_morning, settled_scrape
+from tests.support.compare import mismatches
 from tests.support.reference import Expected, Published, expected_metrics
 from tests.support.stack import PROJECT_ROOT, produce, total
 
@@ -40,7 +40,7 @@ from tests.support.stack import PROJECT_ROOT, produce, total
 # keep one in HEARTBEAT_KEEP so that bed, visit and request events make up most of the log.
 HEARTBEAT_KEEP: Final = 10
 PSEUDONYM_FIELDS: Final = ("encounter_id", "visit_id", "request_id")
-_RELATIVE_TOLERANCE: Final = 1e-9
+DUPLICATES: Final = "medalliance_events_duplicate_total"
 MIN_MESSAGES: Final = 20_000
 MIN_ENTITY_EVENTS: Final = 5_000
 # The log ends this long before now at the latest, clear of the contract's `future` check and of
@@ -199,47 +199,10 @@ def resent_duplicates(samples: dict[SampleKey, float], problems: list[str], log:
     """For a log some of which was sent twice (a publisher's retry, a re-run): assert that nothing
     but the duplicate counter differs from the reference and that every message handled beyond the
     log is such a duplicate; return how many there were."""
-    duplicates = sum(total(samples, EVENTS_DUPLICATE.name).values())
-    assert [p for p in problems if not p.startswith(EVENTS_DUPLICATE.name)] == []
+    duplicates = sum(total(samples, DUPLICATES).values())
+    assert [p for p in problems if not p.startswith(DUPLICATES)] == []
     assert handled_messages(samples) == len(log) + duplicates
     return duplicates
-
-
-def checked_names() -> frozenset[str]:
-    """Sample names of the sharded contract metrics (what the reference recomputes). The delay
-    histogram's sum depends on when the worker ran, so only its count is compared."""
-    names: set[str] = set()
-    for spec in CATALOG:
-        if spec.contract and spec.sharded:
-            names |= {f"{spec.name}_count", f"{spec.name}_sum"} if spec.type == "histogram" else {spec.name}
-    return frozenset(names - {f"{EVENT_DELAY.name}_sum"})
-
-
-def mismatches(samples: dict[SampleKey, float], expected: Expected) -> list[str]:
-    """Every contract series whose sum over partitions (and workers) differs from the reference;
-    an absent series counts as 0. Empty when all agree."""
-    problems: list[str] = []
-    for name in sorted(checked_names()):
-        got = {labels: value for labels, value in _aggregate(samples, name).items() if value}
-        want = {labels: value for (n, labels), value in expected.items() if n == name}
-        for labels in sorted(set(got) | set(want), key=sorted):
-            a, b = got.get(labels, 0.0), want.get(labels, 0.0)
-            if abs(a - b) > _RELATIVE_TOLERANCE * max(1.0, abs(b)):
-                problems.append(f"{name}{dict(sorted(labels))}: got {a}, expected {b}")
-    return problems
-
-
-def _aggregate(samples: dict[SampleKey, float], name: str) -> dict[frozenset[tuple[str, str]], float]:
-    """`sum without (instance, partition)`; `max without (...)` for the last-seen timestamps (a
-    facility's request events spread over partitions, keyed by request_id)."""
-    if name != FEED_LAST_SEEN.name:
-        return total(samples, name)
-    highest: dict[frozenset[tuple[str, str]], float] = {}
-    for (sample_name, labels), value in samples.items():
-        if sample_name == name:
-            key = frozenset((k, v) for k, v in labels if k not in ("instance", "partition"))
-            highest[key] = max(highest.get(key, value), value)
-    return highest
 
 
 def merged_scrape(workers: Iterable[WorkerProcess]) -> dict[SampleKey, float]:

@@ -40,8 +40,9 @@ from streams.process import wait_until
 from streams.settings import Settings
 from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
-from tests.reliability.harness import expected_now, handled, merged_scrape, mismatches, publish, simulated_log
+from tests.reliability.harness import expected_now, handled, merged_scrape, publish, simulated_log
 from tests.support.clock import past_morning
+from tests.support.compare import mismatches
 from tests.support.reference import Published
 from tests.support.stack import committed_total
 

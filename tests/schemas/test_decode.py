@@ -11,8 +11,8 @@ import pytest
 from schemas.decode import MAX_MESSAGE_BYTES, REJECT_REASONS, Rejection, decode
 from schemas.events import EVENT_MODELS
 from schemas.registry import Registry
-from streams.simulate.faults import malformed_messages
 from tests.schemas.examples import FEED_OF, NOW, VALID
+from tests.support.faults import malformed_messages
 
 
 def _decode(data: Any, feed: str, registry: Registry, **kw: Any) -> Any:

@@ -10,7 +10,6 @@ taken again when a clock boundary fell between them."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections import Counter
@@ -20,42 +19,21 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from schemas.decode import REJECT_REASONS
 from schemas.registry import Registry
 from streams.broker import ensure_topics
 from streams.settings import Settings
 from streams.simulate import generate
-from streams.simulate.faults import malformed_messages
 from streams.simulate.wire import encode, feed_of_event, message_key
-from streams.worker_process import SampleKey, WorkerProcess
+from streams.worker_process import WorkerProcess
 from tests.support.clock import settled_scrape, visits_today, wait_past_midnight
-from tests.support.reference import Expected, Published, expected_metrics
-from tests.support.stack import committed_total, produce, total
+from tests.support.compare import mismatches
+from tests.support.contract import REJECT_REASONS
+from tests.support.faults import malformed_messages
+from tests.support.reference import Expected, Published, expected_metrics, verdicts
+from tests.support.stack import committed_total, produce
 
 pytestmark = pytest.mark.slow
 
-# Metrics compared exactly; the delay histogram only by count (its values depend on wall time).
-CONTRACT = (
-    "medalliance_beds_staffed",
-    "medalliance_beds_occupied",
-    "medalliance_visits_total",
-    "medalliance_visits_today",
-    "medalliance_ed_patients",
-    "medalliance_ed_long_stay_patients",
-    "medalliance_ed_arrivals_last_hour",
-    "medalliance_ed_departures_total",
-    "medalliance_requests_open",
-    "medalliance_request_stage_seconds_count",
-    "medalliance_request_stage_seconds_sum",
-    "medalliance_requests_due_soon",
-    "medalliance_requests_overdue",
-    "medalliance_events_total",
-    "medalliance_facility_events_total",
-    "medalliance_events_duplicate_total",
-    "medalliance_events_rejected_total",
-    "medalliance_feed_last_seen_timestamp_seconds",
-    "medalliance_event_delay_seconds_count",
-)
 HEARTBEAT_KEEP = 0.25  # heartbeats are 95% of a simulated day; keep enough to test them, not drown the rest
 MIN_EVENTS = 20_000
 
@@ -100,21 +78,6 @@ def publish(settings: Settings, log: list[Published]) -> int:
     return produce(settings, ((settings.topic(m.feed), m.key, m.value) for m in log))  # type: ignore[arg-type]
 
 
-def assert_metrics_match(samples: dict[SampleKey, float], expected: Expected) -> None:
-    """Each contract series equals the reference; absent means 0."""
-    problems = []
-    for name in CONTRACT:
-        actual = {labels: value for labels, value in total(samples, name).items() if value}
-        wanted = {labels: value for (metric, labels), value in expected.items() if metric == name}
-        if set(actual) != set(wanted) or not all(
-            math.isclose(actual[k], wanted[k], rel_tol=1e-9, abs_tol=1e-6) for k in actual
-        ):
-            missing = {dict(k).__repr__(): v for k, v in wanted.items() if actual.get(k) != v}
-            extra = {dict(k).__repr__(): v for k, v in actual.items() if wanted.get(k) != v}
-            problems.append(f"{name}: expected {list(missing.items())[:4]} got {list(extra.items())[:4]}")
-    assert not problems, "\n".join(problems)
-
-
 def visits_today_by_kind(expected: Expected) -> dict[str, float]:
     kinds: dict[str, float] = {}
     for (name, labels), value in expected.items():
@@ -146,7 +109,8 @@ def check_against_reference(
 ) -> None:
     worker.wait_consumed(len(log), timeout=300)
     samples, expected = settled_scrape(worker.scrape, lambda now: expected_metrics(log, now=now))
-    assert_metrics_match(samples, expected)
+    problems = mismatches(samples, expected)
+    assert problems == [], "\n".join(problems)
 
 
 def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
@@ -160,6 +124,8 @@ def test_metrics_equal_the_reference_and_bad_messages_are_dead_lettered(
     assert today.get("outpatient", 0) > 0 and today.get("emergency", 0) > 0, today
     bad = [m for m in log if m.reason]
     assert len(bad) >= len(log) // 100 and {m.reason for m in bad} == set(REJECT_REASONS)
+    # The premise: the reference, decoding every message itself, rejects exactly the fault table's.
+    assert [v.reason for v in verdicts(log, now=datetime.now(UTC))] == [m.reason for m in log]
     ensure_topics(settings)
     worker = WorkerProcess(settings, tmp_path).start().wait_ready()
     try:

@@ -18,7 +18,7 @@ from streams.cli import main
 from streams.publish import publish_events
 from streams.settings import Settings, load_settings
 from streams.simulate import generate
-from streams.simulate.faults import malformed_messages
+from tests.support.faults import malformed_messages
 
 FEED_PREFIX = {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests"}
 

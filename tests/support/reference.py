@@ -6,54 +6,40 @@
 
 Written from EVENTS.md, not from the code under test: it replays the whole log in publish order
 (= partition order, since all events of a key share a partition and one producer publishes in
-order) and computes each figure the direct way (sort, filter, fold). It does not decode: each
-published message says whether it is valid and, if not, the reason it must be rejected with.
+order) and computes each figure the direct way (sort, filter, fold). It decodes each message's
+bytes itself (tests/support/reference_decode.py, by the contract's precedence of checks); the
+`reason` a log's author wrote on a message is what that author expects, and the reference never
+reads it.
 
-It imports nothing of the code under test: the facilities and ward sizes come from the shipped
-registry YAML read here, and the contract's defaults (time zone, long stay, due soon, the time
-standards) are typed here from docs/contract.md, so a wrong default in the product cannot pass
-on both sides.
+It imports nothing of the code under test: the facilities, names and ward sizes come from the
+shipped registry YAML read here, and the contract's defaults (time zone, long stay, due soon, the
+time standards, the retention) are typed in tests/support/contract.py, so a wrong default in the
+product cannot pass on both sides.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import yaml
+from tests.support.contract import (
+    ACCEPT_MINUTES,
+    ARRIVE_MINUTES,
+    DUE_SOON_FRACTION,
+    ED_LONG_STAY_HOURS,
+    STAGE_BUCKETS,
+    STAGES,
+    TIMED_STAGES,
+    ZONE,
+    bucket_label,
+)
+from tests.support.reference_decode import Verdict, judge, parse_time, shipped_registry, shipped_wards
 
 Labels = frozenset[tuple[str, str]]
 Expected = dict[tuple[str, Labels], float]
-STAGE_ORDER = ["submitted", "accepted", "dispatched", "arrived", "completed"]
-REGISTRY_YAML = Path(__file__).resolve().parents[2] / "schemas" / "yangxi.yaml"
-# The contract's defaults (docs/contract.md): the alliance's zone, a long ED stay, the due-soon share
-# and the accept / arrive standards per category, in minutes.
-ZONE = ZoneInfo("Asia/Shanghai")
-ED_LONG_STAY_HOURS = 4.0
-DUE_SOON_FRACTION = 0.8
-ACCEPT_MINUTES = dict.fromkeys(
-    ("chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal"), 10.0
-)
-ARRIVE_MINUTES = {
-    "chest_pain": 60.0,
-    "stroke": 60.0,
-    "trauma": 60.0,
-    "critical_maternal": 90.0,
-    "critical_neonatal": 90.0,
-}
-
-
-@cache
-def shipped_wards() -> dict[str, dict[str, int]]:
-    """facility id -> {ward id: staffed beds}, read from the registry YAML itself."""
-    document = yaml.safe_load(REGISTRY_YAML.read_text(encoding="utf-8"))
-    return {f["id"]: {w["id"]: int(w["beds"]) for w in f.get("wards") or []} for f in document["facilities"]}
+STAGE_ORDER = list(STAGES)
 
 
 def _standard_seconds(category: str, clock: str) -> float:
@@ -65,35 +51,32 @@ class Published:
     feed: str
     key: bytes | None
     value: bytes
-    reason: str | None  # None: a valid event
+    reason: str | None  # what the log's author expects (None: valid); the reference decides itself
 
 
 def _ts(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
+    return parse_time(text).timestamp()
 
 
 def _labels(**labels: str) -> Labels:
     return frozenset(labels.items())
 
 
+def verdicts(log: list[Published], *, now: datetime) -> list[Verdict]:
+    """The reference's decision on each message, `now` being the service's clock."""
+    return [judge(message.value, message.feed, now=now) for message in log]
+
+
 def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
     out: Counter[tuple[str, Labels]] = Counter()
     seen: dict[str, set[str]] = defaultdict(set)
     accepted: list[tuple[int, dict[str, Any]]] = []
-    for index, message in enumerate(log):
-        if message.reason is not None:
-            out[
-                (
-                    "medalliance_events_rejected_total",
-                    _labels(
-                        feed=message.feed,
-                        reason=message.reason,
-                        facility=_rejected_facility(message),
-                    ),
-                )
-            ] += 1
+    for index, (message, verdict) in enumerate(zip(log, verdicts(log, now=now), strict=True)):
+        if verdict.event is None:
+            labels = _labels(feed=message.feed, reason=str(verdict.reason), facility=verdict.facility)
+            out[("medalliance_events_rejected_total", labels)] += 1
             continue
-        event = json.loads(message.value)
+        event = verdict.event
         if event["event_id"] in seen[message.feed]:
             out[("medalliance_events_duplicate_total", _labels(feed=message.feed))] += 1
             continue
@@ -109,22 +92,25 @@ def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
             _labels(facility=event["facility_id"], feed=message.feed),
         )
         out[key] = max(out.get(key, 0.0), _ts(event["occurred_at"]))  # type: ignore[assignment]
+    _registry(out)
     _beds(out, accepted)
     _visits(out, accepted, now)
     _requests(out, accepted, now)
     return {key: float(value) for key, value in out.items() if value}
 
 
-def _rejected_facility(message: Published) -> str:
-    if message.reason in ("too_large", "invalid_json"):
-        return "unknown"
-    try:
-        facility = json.loads(message.value).get("facility_id")
-    except (ValueError, AttributeError):
-        return "unknown"
-    if message.reason == "unknown_facility" and facility in shipped_wards():
-        return facility  # its to_facility_id was the unknown one
-    return facility if isinstance(facility, str) and facility in shipped_wards() else "unknown"
+def _registry(out: Counter[tuple[str, Labels]]) -> None:
+    """The registry metrics: every facility's names, level and township, and its ED beds."""
+    for facility_id, facility in shipped_registry().items():
+        names = _labels(
+            facility=facility_id,
+            name=facility["name"],
+            name_en=facility["name_en"],
+            level=facility["level"],
+            township=facility["township"],
+        )
+        out[("medalliance_facility_info", names)] = 1
+        out[("medalliance_ed_beds", _labels(facility=facility_id))] = int(facility.get("ed_beds") or 0)
 
 
 def _beds(out: Counter[tuple[str, Labels]], accepted: list[tuple[int, dict[str, Any]]]) -> None:
@@ -175,7 +161,7 @@ def _visits(
         kind = event["type"]
         if kind == "visit.outpatient":
             out[("medalliance_visits_total", _labels(facility=event["facility_id"], kind="outpatient"))] += 1
-            if datetime.fromisoformat(event["occurred_at"]).astimezone(zone).date() == today:
+            if parse_time(event["occurred_at"]).astimezone(zone).date() == today:
                 out[
                     ("medalliance_visits_today", _labels(facility=event["facility_id"], kind="outpatient"))
                 ] += 1
@@ -201,7 +187,7 @@ def _visits(
             continue
         arrived = _ts(visit["arrival"])
         out[("medalliance_visits_total", _labels(facility=facility, kind="emergency"))] += 1
-        if datetime.fromisoformat(visit["arrival"]).astimezone(zone).date() == today:
+        if parse_time(visit["arrival"]).astimezone(zone).date() == today:
             out[("medalliance_visits_today", _labels(facility=facility, kind="emergency"))] += 1
         if now_ts - 3600 <= arrived <= now_ts:
             out[("medalliance_ed_arrivals_last_hour", _labels(facility=facility))] += 1
@@ -229,13 +215,9 @@ def _requests(
         if submitted is None:
             continue
         category, sent_at = submitted["category"], _ts(submitted["occurred_at"])
-        for stage in ("accepted", "dispatched", "arrived", "completed"):
+        for stage in TIMED_STAGES:
             if stage in stages:
-                seconds = max(0.0, _ts(stages[stage]["occurred_at"]) - sent_at)
-                out[("medalliance_request_stage_seconds_count", _labels(category=category, stage=stage))] += 1
-                out[("medalliance_request_stage_seconds_sum", _labels(category=category, stage=stage))] += (
-                    seconds
-                )
+                _observe_stage(out, category, stage, max(0.0, _ts(stages[stage]["occurred_at"]) - sent_at))
         if any(end in stages for end in ("completed", "rejected", "cancelled")):
             continue
         furthest = max((s for s in stages if s in STAGE_ORDER), key=STAGE_ORDER.index)
@@ -266,3 +248,14 @@ def _requests(
                 out[
                     (name, _labels(category=category, stage=clock, to_facility=submitted["to_facility_id"]))
                 ] += 1
+
+
+def _observe_stage(out: Counter[tuple[str, Labels]], category: str, stage: str, seconds: float) -> None:
+    """One observation of the stage-time histogram: its sum, its count and each cumulative bucket."""
+    name = "medalliance_request_stage_seconds"
+    out[(f"{name}_count", _labels(category=category, stage=stage))] += 1
+    out[(f"{name}_sum", _labels(category=category, stage=stage))] += seconds  # type: ignore[assignment]
+    for bound in (*STAGE_BUCKETS, float("inf")):
+        if seconds <= bound:
+            le = bucket_label(bound)
+            out[(f"{name}_bucket", _labels(category=category, stage=stage, le=le))] += 1

@@ -1,5 +1,9 @@
 """Faulty traffic for tests: malformed messages with their expected reason, duplicates, reordering.
 
+A test fixture, not part of the product (it lived in streams/simulate/ once; no command used it):
+each case's reason is typed by hand from the contract's precedence, and both the product's decoder
+(tests/schemas/test_decode.py) and the reference's (tests/support/test_reference.py) must give it.
+
     >>> for feed, raw, reason in malformed_messages(registry, now=now, seed=1, count=40): ...
     >>> noisy = list(with_duplicates_and_shuffle(events, seed=1, duplicate_fraction=0.05, shuffle_window=20))
 
@@ -17,12 +21,10 @@ from typing import Any, Final
 
 import orjson
 
-from schemas.decode import MAX_MESSAGE_BYTES, RejectReason
-from schemas.events import Feed
 from schemas.registry import Registry
-from streams.simulate.clock import wire_time
+from tests.support.contract import MAX_MESSAGE_BYTES
 
-Case = tuple[Feed, bytes, RejectReason]
+Case = tuple[str, bytes, str]  # (feed, the raw message, the reason it must be rejected with)
 _PAD: Final = "x" * (MAX_MESSAGE_BYTES + 16)
 _DROP: Final = object()  # a field value meaning "leave the field out"
 
@@ -35,7 +37,7 @@ class _Craft:
         self.facility, self.ward, self.now, self.tag = hospital.id, next(iter(hospital.wards)), now, tag
 
     def at(self, offset: timedelta) -> str:
-        return wire_time(self.now + offset)
+        return (self.now + offset).isoformat(timespec="seconds")
 
     def census(self, **changes: Any) -> bytes:
         base = {
@@ -66,7 +68,7 @@ class _Craft:
 _DAY: Final = timedelta(days=1)
 # (feed the message arrives on, how to build it, the reason decode must give); the comments
 # name the precedence a case checks.
-_CASES: Final[tuple[tuple[Feed, Callable[[_Craft], bytes], RejectReason], ...]] = (
+_CASES: Final[tuple[tuple[str, Callable[[_Craft], bytes], str], ...]] = (
     ("beds", lambda c: c.census(padding=_PAD), "too_large"),
     ("beds", lambda c: b"{" + _PAD.encode(), "too_large"),  # too large AND invalid: size first
     ("beds", lambda c: b'{"type": "bed.census",', "invalid_json"),
@@ -95,7 +97,9 @@ _CASES: Final[tuple[tuple[Feed, Callable[[_Craft], bytes], RejectReason], ...]] 
     ("beds", lambda c: c.transfer("nowhere-ward"), "unknown_ward"),
     # An unknown ward is reported before a clock problem.
     ("beds", lambda c: c.census(ward_id="nowhere-ward", occurred_at=c.at(_DAY)), "unknown_ward"),
-    ("beds", lambda c: c.census(occurred_at=c.at(timedelta(minutes=10))), "future_timestamp"),
+    # An hour ahead, not just past the 5 min tolerance: the message stays in the future until it is
+    # processed and until the reference, later, judges it on its own clock.
+    ("beds", lambda c: c.census(occurred_at=c.at(timedelta(hours=1))), "future_timestamp"),
     ("beds", lambda c: c.census(occurred_at=c.at(-8 * _DAY)), "too_old"),
     ("beds", lambda c: c.census(x_unknown_field=1, occurred_at=c.at(-30 * _DAY)), "too_old"),
 )  # fmt: skip

@@ -1,0 +1,163 @@
+"""The event contract as the tests read it, typed by hand from docs/contract.md and EVENTS.md.
+
+    >>> TYPE_FEED["ed.triage"], FIELDS["ed.triage"]["level"]
+    ('visits', Field(kind='int', low=1, high=4))
+    >>> [series.name for series in SERIES][:2]
+
+Nothing here is imported from the code under test: the reference (tests/support/reference.py) and
+the comparator (tests/support/compare.py) take their rules, defaults and list of series from this
+module, so a name, a limit or a default that drifts in the product is caught, not shared. Lengths
+and ranges beyond the contract's prose are those of the JSON Schema handed to integrators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+FEEDS: Final = ("beds", "visits", "requests")
+# Each type belongs to exactly one feed; a heartbeat goes to the feed its `feed` field names.
+TYPE_FEED: Final = {
+    **dict.fromkeys(("bed.census", "bed.admit", "bed.discharge", "bed.transfer", "bed.cancel"), "beds"),
+    **dict.fromkeys(("visit.outpatient", "ed.arrival", "ed.triage", "ed.departure"), "visits"),
+    **dict.fromkeys(
+        (
+            "request.submitted", "request.accepted", "request.rejected", "request.dispatched",
+            "request.arrived", "request.completed", "request.cancelled",
+        ),
+        "requests",
+    ),
+}  # fmt: skip
+CATEGORIES: Final = ("chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal")
+STAGES: Final = ("submitted", "accepted", "dispatched", "arrived", "completed")
+TIMED_STAGES: Final = STAGES[1:]
+# The reject reasons, in the order the contract checks them.
+REJECT_REASONS: Final = (
+    "too_large", "invalid_json", "schema_violation", "unsupported_schema_version", "unknown_type",
+    "unknown_facility", "unknown_ward", "future_timestamp", "too_old",
+)  # fmt: skip
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+# RFC 8259 §9 lets a parser limit nesting; the service's parser stops at 1024 levels.
+MAX_NESTING: Final = 1024
+
+# The contract's defaults: the alliance's zone, a long ED stay, the due-soon share, the clock
+# tolerance and the retention, and the accept / arrive standards per category, in minutes.
+ZONE: Final = ZoneInfo("Asia/Shanghai")
+ED_LONG_STAY_HOURS: Final = 4.0
+DUE_SOON_FRACTION: Final = 0.8
+FUTURE_TOLERANCE_SECONDS: Final = 5 * 60.0
+RETENTION_SECONDS: Final = 7 * 86_400.0
+ACCEPT_MINUTES: Final = dict.fromkeys(CATEGORIES, 10.0)
+ARRIVE_MINUTES: Final = {
+    "chest_pain": 60.0,
+    "stroke": 60.0,
+    "trauma": 60.0,
+    "critical_maternal": 90.0,
+    "critical_neonatal": 90.0,
+}
+# Stage-time bucket bounds in seconds: outside the contract's prose (a product choice), typed here
+# so that a changed boundary is a visible change to the dashboards' quantiles, not a silent one.
+STAGE_BUCKETS: Final = (
+    60.0, 180.0, 300.0, 480.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 4800.0, 5400.0,
+    7200.0, 10800.0, 21600.0,
+)  # fmt: skip
+
+
+def bucket_label(bound: float | str) -> str:
+    """One spelling of a bucket's `le` for both sides of a comparison ("60", "60.0" -> "60.0")."""
+    value = float(bound)
+    return "+Inf" if value == float("inf") else repr(value)
+
+
+FieldKind = Literal["id", "pseudonym", "text", "int", "enum", "time", "feed"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One event field: its kind and, by kind, its length or range or values."""
+
+    kind: FieldKind
+    low: int = 1
+    high: int = 64
+    values: tuple[str, ...] = ()
+    optional: bool = False
+
+
+_ID: Final = Field("id")  # registry ids and event ids: 1-64 characters
+_PSEUDONYM: Final = Field("pseudonym", high=128)
+_BEDS: Final = Field("int", low=0, high=100_000)
+_REASON: Final = Field("text", low=0, high=500)
+ENVELOPE: Final = {
+    "event_id": _ID,
+    "facility_id": _ID,
+    "occurred_at": Field("time"),
+    "sent_at": Field("time", optional=True),
+    "source": Field("text", low=0, optional=True),
+}
+_REQUEST: Final = {"request_id": _PSEUDONYM}
+FIELDS: Final[dict[str, dict[str, Field]]] = {
+    "heartbeat": {"feed": Field("feed")},
+    "bed.census": {"ward_id": _ID, "beds_staffed": _BEDS, "beds_occupied": _BEDS},
+    "bed.admit": {"ward_id": _ID, "encounter_id": _PSEUDONYM},
+    "bed.discharge": {"ward_id": _ID, "encounter_id": _PSEUDONYM},
+    "bed.transfer": {"ward_id": _ID, "to_ward_id": _ID, "encounter_id": _PSEUDONYM},
+    "bed.cancel": {"cancelled_event_id": _ID},
+    "visit.outpatient": {"department": Field("text", low=0, optional=True)},
+    "ed.arrival": {
+        "visit_id": _PSEUDONYM,
+        "arrival_mode": Field("enum", values=("walk_in", "ambulance", "referral")),
+    },
+    "ed.triage": {"visit_id": _PSEUDONYM, "level": Field("int", low=1, high=4)},
+    "ed.departure": {
+        "visit_id": _PSEUDONYM,
+        "disposition": Field(
+            "enum", values=("admitted", "discharged", "transferred", "left_without_being_seen", "died")
+        ),
+    },
+    "request.submitted": {**_REQUEST, "category": Field("enum", values=CATEGORIES), "to_facility_id": _ID},
+    "request.accepted": _REQUEST,
+    "request.rejected": {**_REQUEST, "reason": _REASON},
+    "request.dispatched": _REQUEST,
+    "request.arrived": _REQUEST,
+    "request.completed": _REQUEST,
+    "request.cancelled": {**_REQUEST, "reason": _REASON},
+}  # fmt: skip
+
+Aggregation = Literal["sum", "max", "count_only", "registry"]
+
+
+@dataclass(frozen=True)
+class Series:
+    """A contract metric as the comparator reads it: how workers' samples combine, and which
+    sample names it has (a histogram: buckets, sum, count)."""
+
+    name: str
+    aggregation: Aggregation
+    histogram: bool = False
+
+    def sample_names(self) -> tuple[str, ...]:
+        if not self.histogram:
+            return (self.name,)
+        if self.aggregation == "count_only":  # its values depend on when the worker ran
+            return (f"{self.name}_count",)
+        return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+
+
+_P: Final = "medalliance_"
+# Every metric of the contract's table (docs/contract.md, "Metrics the dashboards and alerts rely
+# on"), by how workers' samples combine: the registry metrics are exported alike by every worker
+# (max over workers), timestamps by max over partitions, everything else by sum.
+_SUMMED: Final = (
+    "beds_staffed", "beds_occupied", "visits_total", "visits_today", "ed_patients",
+    "ed_long_stay_patients", "ed_arrivals_last_hour", "ed_departures_total", "requests_open",
+    "requests_due_soon", "requests_overdue", "events_total", "facility_events_total",
+    "events_duplicate_total", "events_rejected_total",
+)  # fmt: skip
+SERIES: Final = (
+    *(Series(_P + name, "registry") for name in ("facility_info", "ed_beds")),
+    *(Series(_P + name, "sum") for name in _SUMMED),
+    Series(_P + "request_stage_seconds", "sum", histogram=True),
+    Series(_P + "feed_last_seen_timestamp_seconds", "max"),
+    Series(_P + "event_delay_seconds", "count_only", histogram=True),
+)
