@@ -20,11 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Final
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.events import CATEGORIES, STANDARD_STAGES, Category, StandardStage
 from schemas.registry import LEVELS, Level
+from schemas.yaml_file import load_yaml_model
 
 SHIPPED_POLICY: Final = Path(__file__).with_name("policy.yaml")
 Ratio = Annotated[float, Field(gt=0, le=10)]
@@ -155,18 +155,7 @@ class Policy(_Part):
 
 def load_policy(path: Path) -> Policy:
     """Read a policy YAML file, or raise PolicyError with one line naming the file and the field."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"policy {path} is not YAML: {str(exc).splitlines()[0]}") from None
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top)"
-        raise PolicyError(f"invalid policy {path}: {where}: {first['msg']}") from None
+    return load_yaml_model(path, Policy, "policy", PolicyError)
 
 
 @cache

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from datetime import datetime, time
 from functools import cached_property
@@ -15,7 +14,9 @@ from pathlib import Path
 from typing import Annotated, Final, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.yaml_file import load_yaml_model
 
 Level = Literal["county_hospital", "town_health_center", "village_clinic"]
 LEVELS: Final[tuple[Level, ...]] = ("county_hospital", "town_health_center", "village_clinic")
@@ -138,18 +139,7 @@ def shipped_registry_path() -> Path:
 def load_registry(path: Path | str | None = None) -> Registry:
     """Load and validate a registry YAML file; raise RegistryError with one readable line."""
     source = Path(path) if path is not None else shipped_registry_path()
-    try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RegistryError(f"cannot read registry {source}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"registry {source} is not valid YAML: {_first_line(str(exc))}") from None
-    try:
-        return Registry.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise RegistryError(f"registry {source} is invalid at {where}: {first['msg']}") from None
+    return load_yaml_model(source, Registry, "registry", RegistryError)
 
 
 def dump_registry(registry: Registry) -> str:
@@ -157,7 +147,3 @@ def dump_registry(registry: Registry) -> str:
     data = registry.model_dump(mode="json")
     data["facilities"] = [{**f, "wards": list(f["wards"].values())} for f in data["facilities"].values()]
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=120)
-
-
-def _first_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text.strip().splitlines()[0] if text.strip() else text)

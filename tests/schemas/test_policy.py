@@ -62,6 +62,6 @@ def test_a_bad_policy_is_one_line_naming_the_field(
 def test_a_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text("occupancy: [unclosed\n", encoding="utf-8")
-    with pytest.raises(PolicyError, match="is not YAML") as error:
+    with pytest.raises(PolicyError, match="is not valid YAML") as error:
         load_policy(path)
     assert "\n" not in str(error.value)
