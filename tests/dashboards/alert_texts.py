@@ -80,9 +80,9 @@ WORDING: Final[dict[str, Wording]] = {
     "FacilityOverCapacity": Wording(
         ("page", "critical"),
         "{name_en} is over capacity ({percent} of staffed beds: corridor beds)",
-        "{name_en} has more inpatients than staffed beds ({percent}) for 15 minutes.",
+        "{name_en} has been at {percent} of its staffed beds (over 100%: corridor beds) for 15 minutes.",
         "{name} 床位超负荷（使用率 {percent}，已加床）",
-        "{name} 在床患者超过开放床位，使用率 {percent}，已持续 15 分钟。",
+        "{name} 床位使用率 {percent}，超过 100%（在床患者多于开放床位），已持续 15 分钟。",
     ),
     "CountyBedRunwayShort": Wording(
         ("page", "warning"),
@@ -101,9 +101,9 @@ WORDING: Final[dict[str, Wording]] = {
     "EDOverCapacity": Wording(
         ("page", "critical"),
         "More ED patients than ED beds at {name_en} ({percent})",
-        "{name_en} has ED patients at {percent} of its ED beds for 15 minutes.",
+        "{name_en} has ED patients at {percent} of its ED beds (threshold 100%) for 15 minutes.",
         "{name} 急诊患者数超过急诊床位（{percent}）",
-        "{name} 急诊在室患者为急诊床位的 {percent}，已持续 15 分钟。",
+        "{name} 急诊在室患者为急诊床位的 {percent}（阈值 100%），已持续 15 分钟。",
     ),
     "EDLongStays": Wording(
         ("ticket", "warning"),
@@ -188,5 +188,12 @@ WORDING: Final[dict[str, Wording]] = {
         "Always firing, to prove Prometheus -> Alertmanager -> receivers works; its absence is the failure (route it to a dead man's switch).",
         "告警链路正常（看门狗）",
         "此告警始终触发，用于证明 Prometheus → Alertmanager → 通知链路畅通；收不到它才是故障。",
+    ),
+    "PolicyMismatch": Wording(
+        ("ticket", "warning"),
+        "Rules and workers run different policies (worker policy {policy_hash})",
+        "Workers judge due-soon, overdue and long ED stays by policy {policy_hash}, but the rules Prometheus loaded were generated from another policy: pages and the wall may disagree. Regenerate with `medalliance generate` from the workers' policy file.",
+        "告警规则与处理节点的策略不一致（节点策略 {policy_hash}）",
+        "处理节点按策略 {policy_hash} 计算（即将超时、超时、急诊滞留），而 Prometheus 加载的规则由另一份策略生成：告警与大屏可能不一致。请用同一策略文件重新运行 medalliance generate。",
     ),
 }
