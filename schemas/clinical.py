@@ -11,20 +11,14 @@ the JSON Schema states the same lists per category, and the policy's standards m
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Category = Literal["chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal"]
-CATEGORIES: Final[tuple[Category, ...]] = (
-    "chest_pain",
-    "stroke",
-    "trauma",
-    "critical_maternal",
-    "critical_neonatal",
-)
+CATEGORIES: Final[tuple[Category, ...]] = get_args(Category)
 # How the patient reached the center: by themselves, by the 120 emergency service, transferred
 # from another hospital (then case_id is the request_id), or taken ill while an inpatient.
 CaseArrival = Literal["walk_in", "ambulance_120", "transfer", "in_hospital"]
-CASE_ARRIVALS: Final[tuple[CaseArrival, ...]] = ("walk_in", "ambulance_120", "transfer", "in_hospital")
+CASE_ARRIVALS: Final[tuple[CaseArrival, ...]] = get_args(CaseArrival)
 Milestone = Literal[
     "symptom_onset",
     "last_known_well",
