@@ -212,3 +212,54 @@ SERIES: Final = (
     Series(_P + "feed_last_seen_timestamp_seconds", "max"),
     Series(_P + "event_delay_seconds", "count_only", histogram=True),
 )
+
+
+@dataclass(frozen=True)
+class CenterStandard:
+    """One certified interval of docs/centers.md: the cases it counts, its milestones and minutes."""
+
+    id: str
+    category: str
+    start: str
+    end: str
+    minutes: float
+    diagnosis: frozenset[str] = frozenset()  # empty: any (also none yet)
+    strategy: frozenset[str] = frozenset()
+    arrival: frozenset[str] = frozenset()
+
+
+_STEMI: Final = frozenset({"stemi"})
+_PPCI: Final = frozenset({"primary_pci"})
+_ISCHEMIC: Final = frozenset({"ischemic_stroke"})
+_IVT: Final = frozenset({"iv_thrombolysis", "bridging"})
+# docs/centers.md, "The shipped standards", typed again by hand.
+CENTER_STANDARDS: Final = (
+    CenterStandard("fmc_to_ecg", "chest_pain", "first_medical_contact", "first_ecg", 10),
+    CenterStandard("ecg_to_diagnosis", "chest_pain", "first_ecg", "diagnosis", 10, _STEMI),
+    CenterStandard("door_to_wire", "chest_pain", "door", "wire_crossed", 90, _STEMI, _PPCI),
+    CenterStandard("cath_lab_activation", "chest_pain", "cath_lab_activated", "cath_lab_ready", 30, _STEMI,
+                   _PPCI),
+    CenterStandard("fmc_to_wire_transfer", "chest_pain", "first_medical_contact", "wire_crossed", 120, _STEMI,
+                   _PPCI, frozenset({"transfer"})),
+    CenterStandard("door_in_door_out", "chest_pain", "door_in", "door_out", 30, _STEMI,
+                   arrival=frozenset({"transfer"})),
+    CenterStandard("door_to_needle_stemi", "chest_pain", "door", "needle", 30, _STEMI,
+                   frozenset({"thrombolysis", "pharmaco_invasive"})),
+    CenterStandard("onset_to_needle", "stroke", "last_known_well", "needle", 270, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_needle", "stroke", "door", "needle", 60, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_needle_45", "stroke", "door", "needle", 45, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_puncture", "stroke", "door", "puncture", 90, _ISCHEMIC,
+                   frozenset({"thrombectomy", "bridging"})),
+    CenterStandard("decision_to_delivery", "critical_maternal", "decision_to_deliver", "delivery", 30,
+                   strategy=frozenset({"emergency_caesarean"})),
+    CenterStandard("trauma_door_to_ct", "trauma", "door", "ct", 30),
+    CenterStandard("neonatal_door_to_nicu", "critical_neonatal", "door", "nicu_admission", 30),
+)  # fmt: skip
+# Bypass shares: (id, the cases counted, the units they must all have bypassed).
+CENTER_BYPASS: Final = (
+    (CenterStandard("stemi_ems_bypass", "chest_pain", "", "", 0, _STEMI, _PPCI,
+                    frozenset({"ambulance_120", "transfer"})), ("ed", "ccu")),
+    (CenterStandard("stemi_walk_in_bypass", "chest_pain", "", "", 0, _STEMI, _PPCI, frozenset({"walk_in"})),
+     ("ccu",)),
+)  # fmt: skip
+CENTER_DUE_SOON_FRACTION: Final = 0.8

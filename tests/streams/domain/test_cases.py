@@ -8,21 +8,34 @@ case, cath-lab activation 30 min, and the 80% due-soon share.
 from __future__ import annotations
 
 import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any, Final
 
+import orjson
 import pytest
 
+from schemas.decode import Rejection, decode
 from schemas.events import EVENT_ADAPTER, CaseEvent
-from schemas.policy import Centers
+from schemas.policy import Centers, shipped_policy
+from schemas.registry import Registry, load_registry
 from streams.domain.cases import (
     BypassOutcome,
+    CaseChanges,
+    CaseState,
     CompletedInterval,
     apply_case_event,
     new_case,
     running_clocks,
 )
 from streams.domain.clocks import clock_status
+from streams.simulate import encode, generate
+from streams.simulate.wire import message_key
+from tests.support.faults import with_duplicates_and_shuffle
+from tests.support.reference import Published
+from tests.support.reference_cases import case_figures, clocks_over
 
 CST: Final = timezone(timedelta(hours=8))
 DOOR: Final = datetime(2026, 11, 22, 8, 0, tzinfo=CST)
@@ -46,6 +59,12 @@ CENTERS: Final = Centers.model_validate(
     }
 )  # fmt: skip
 _ids = itertools.count()
+Event = dict[str, Any]
+
+
+@cache
+def registry_of() -> Registry:
+    return load_registry()
 
 
 def _at(minutes: float) -> str:
@@ -222,3 +241,78 @@ def test_a_walk_in_is_not_counted_by_the_ambulance_bypass_share() -> None:
 )
 def test_the_clock_rule_both_sides_of_each_line(elapsed: float, expected: str) -> None:
     assert clock_status(elapsed, standard=600.0, due_soon_share=0.8) == expected
+
+
+START: Final = datetime(2026, 11, 21, 6, 0, tzinfo=CST)
+NOW: Final = START + timedelta(days=1)
+
+
+def simulated_cases() -> list[Event]:
+    """A simulated day's case events, the d2b-breach case among them (door 06:05, wire 07:45)."""
+    events = generate(registry_of(), seed=4, start=START, duration=timedelta(days=1), scenario="d2b-breach")
+    return [e for e in events if e["type"].startswith("case.")]
+
+
+def through_the_domain(
+    log: list[Published], cases: dict[str, CaseState], seen: set[str], first_seq: int = 0
+) -> CaseChanges:
+    """decode, the pipeline's dedupe (ahead of every domain module), then this module."""
+    done = CaseChanges()
+    for seq, message in enumerate(log, start=first_seq):
+        event = decode(message.value, "requests", registry=registry_of(), now=NOW)
+        assert not isinstance(event, Rejection), event
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        case = cases.setdefault(event.case_id, new_case())  # type: ignore[attr-defined]
+        changes = apply_case_event(case, event, seq=seq, centers=shipped_policy().centers)  # type: ignore[arg-type]
+        done.intervals.extend(changes.intervals)
+        done.bypass.extend(changes.bypass)
+    return done
+
+
+def _published(events: Iterable[Event]) -> list[Published]:
+    return [Published("requests", message_key(e).encode(), encode(e), None) for e in events]
+
+
+def test_the_domain_agrees_with_the_reference_on_a_noisy_simulated_day() -> None:
+    """Duplicated and locally shuffled, with the shipped policy against the hand-typed reference."""
+    log = _published(
+        with_duplicates_and_shuffle(simulated_cases(), seed=4, duplicate_fraction=0.1, shuffle_window=30)
+    )
+    done = through_the_domain(log, {}, set())
+    intervals, bypass = defaultdict(list), defaultdict(list)
+    for interval in done.intervals:
+        intervals[interval.standard].append((interval.seconds, interval.within))
+    for outcome in done.bypass:
+        bypass[outcome.standard].append(outcome.bypassed)
+    expected = case_figures(log, now=NOW)
+    assert {k: sorted(v) for k, v in intervals.items()} == {
+        k: sorted(v) for k, v in expected.intervals.items()
+    }
+    assert {k: sorted(v) for k, v in bypass.items()} == {k: sorted(v) for k, v in expected.bypass.items()}
+    assert len(intervals["door_to_wire"]) >= 2 and (6000.0, False) in intervals["door_to_wire"]  # d2b-breach
+
+
+def test_the_live_clocks_agree_with_the_reference_every_five_minutes() -> None:
+    log = _published(simulated_cases())  # in occurred_at order, as they happen
+    moments = [START + timedelta(minutes=5 * step) for step in range(1, 24 * 12)]
+    cases: dict[str, CaseState] = {}
+    seen: set[str] = set()
+    applied = 0
+    readings = clocks_over(log, now=NOW, moments=moments)
+    for moment, reading in zip(moments, readings, strict=True):
+        due = [
+            m for m in log[applied:] if datetime.fromisoformat(orjson.loads(m.value)["occurred_at"]) <= moment
+        ]
+        through_the_domain(due, cases, seen, first_seq=applied)
+        applied += len(due)
+        clocks = Counter(
+            (clock.standard, clock.status)
+            for case in cases.values()
+            for clock in running_clocks(case, shipped_policy().centers, now=moment.timestamp())
+        )
+        assert clocks == reading, moment
+    # The d2b-breach case at 07:20 (75 min after its door): due soon; at 07:40 (95 min): overdue.
+    assert readings[moments.index(START + timedelta(minutes=80))][("door_to_wire", "due_soon")] >= 1
+    assert readings[moments.index(START + timedelta(minutes=100))][("door_to_wire", "overdue")] >= 1
