@@ -197,9 +197,6 @@ class Centers(_Part):
             raise ValueError(f"standard ids must be unique: {', '.join(twice)}")
         return self
 
-    def for_category(self, category: Category) -> tuple[IntervalStandard, ...]:
-        return tuple(standard for standard in self.intervals if standard.category == category)
-
 
 class Feeds(_Part):
     stale_seconds: dict[Level, Seconds]  # a feed silent this long while its facility is open is stale
