@@ -5,8 +5,8 @@
 
 Checks run in the contract's order and the first failure gives the reason: too_large,
 invalid_json, schema_violation (type/schema_version), unsupported_schema_version,
-unknown_type, schema_violation (fields), unknown_facility, unknown_ward, future_timestamp,
-too_old.
+unknown_type, schema_violation (fields), milestone_not_in_category, unknown_facility,
+unknown_ward, future_timestamp, too_old.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import ValidationError
 
-from schemas.events import EVENT_MODELS, SCHEMA_VERSION, TYPE_FEED, Envelope, Feed, Heartbeat
+from schemas.clinical import milestone_problem
+from schemas.events import EVENT_MODELS, SCHEMA_VERSION, TYPE_FEED, CaseMilestone, Envelope, Feed, Heartbeat
 from schemas.registry import Registry
 
 RejectReason = Literal[
@@ -27,6 +28,7 @@ RejectReason = Literal[
     "schema_violation",
     "unsupported_schema_version",
     "unknown_type",
+    "milestone_not_in_category",
     "unknown_facility",
     "unknown_ward",
     "future_timestamp",
@@ -38,6 +40,7 @@ REJECT_REASONS: Final[tuple[RejectReason, ...]] = (
     "schema_violation",
     "unsupported_schema_version",
     "unknown_type",
+    "milestone_not_in_category",
     "unknown_facility",
     "unknown_ward",
     "future_timestamp",
@@ -106,6 +109,11 @@ def decode(
         event = model.model_validate(data)
     except ValidationError as exc:
         return Rejection("schema_violation", _validation_message(exc), facility, event_type)
+    if isinstance(event, CaseMilestone):
+        # The contract's own lists, needing neither registry nor clock: checked with the fields.
+        problem = milestone_problem(event.category, event.milestone, event.diagnosis, event.strategy)
+        if problem is not None:
+            return Rejection("milestone_not_in_category", problem, facility, event_type)
     return _check_context(event, feed, registry, now, retention) or event
 
 
@@ -129,14 +137,12 @@ def _check_context(
         return Rejection(
             "unknown_facility", f"facility_id {_clip(event.facility_id)!r} is not in the registry"
         )
-    to_facility = fields.get("to_facility_id")
-    if to_facility is not None and to_facility not in registry.facilities:
-        return Rejection(
-            "unknown_facility",
-            f"to_facility_id {_clip(to_facility)!r} is not in the registry",
-            facility.id,
-            kind,
-        )
+    for field in ("to_facility_id", "door_facility_id"):
+        other = fields.get(field)
+        if other is not None and other not in registry.facilities:
+            return Rejection(
+                "unknown_facility", f"{field} {_clip(other)!r} is not in the registry", facility.id, kind
+            )
     for field in ("ward_id", "to_ward_id"):
         ward = fields.get(field)
         if ward is not None and ward not in facility.wards:

@@ -20,10 +20,24 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StrictStr,
     TypeAdapter,
     model_validator,
+)
+
+from schemas.clinical import (
+    CATEGORIES as CATEGORIES,  # the requests' categories are the centers': one list
+)
+from schemas.clinical import (
+    DIAGNOSIS_MILESTONE,
+    STRATEGY_MILESTONES,
+    CaseArrival,
+    Category,
+    Diagnosis,
+    Milestone,
+    Strategy,
 )
 
 Feed = Literal["beds", "visits", "requests"]
@@ -32,14 +46,6 @@ SCHEMA_VERSION: Final = 1
 
 ArrivalMode = Literal["walk_in", "ambulance", "referral"]
 Disposition = Literal["admitted", "discharged", "transferred", "left_without_being_seen", "died"]
-Category = Literal["chest_pain", "stroke", "trauma", "critical_maternal", "critical_neonatal"]
-CATEGORIES: Final[tuple[Category, ...]] = (
-    "chest_pain",
-    "stroke",
-    "trauma",
-    "critical_maternal",
-    "critical_neonatal",
-)
 DISPOSITIONS: Final[tuple[Disposition, ...]] = (
     "admitted",
     "discharged",
@@ -200,6 +206,43 @@ class RequestCancelled(Envelope):
     reason: FreeText
 
 
+class CaseOpened(Envelope):
+    """A clinical case of a center begins; its `door_facility_id` is the hospital whose center counts it."""
+
+    type: Literal["case.opened"]
+    case_id: Pseudonym
+    category: Category
+    arrival_mode: CaseArrival
+    door_facility_id: FacilityId
+
+
+class CaseMilestone(Envelope):
+    """A milestone of a case, where it happened (`facility_id`); diagnosis and strategy ride on theirs."""
+
+    type: Literal["case.milestone"]
+    case_id: Pseudonym
+    category: Category
+    milestone: Milestone
+    diagnosis: Diagnosis | None = None
+    strategy: Strategy | None = None
+    bypassed_ed: StrictBool | None = None
+    bypassed_ccu: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _detail_on_its_milestone(self) -> CaseMilestone:
+        # A diagnosis without its milestone (or the reverse) would be silently lost or half-read.
+        if (self.diagnosis is not None) != (self.milestone == DIAGNOSIS_MILESTONE):
+            raise ValueError("diagnosis is required on the diagnosis milestone and only there")
+        if (self.strategy is not None) != (self.milestone in STRATEGY_MILESTONES):
+            raise ValueError(f"strategy is required on {' and '.join(STRATEGY_MILESTONES)} and only there")
+        return self
+
+
+class CaseClosed(Envelope):
+    type: Literal["case.closed"]
+    case_id: Pseudonym
+
+
 BedEvent = BedCensus | BedAdmit | BedDischarge | BedTransfer | BedCancel
 VisitEvent = VisitOutpatient | EdArrival | EdTriage | EdDeparture
 RequestEvent = (
@@ -211,8 +254,9 @@ RequestEvent = (
     | RequestCompleted
     | RequestCancelled
 )
+CaseEvent = CaseOpened | CaseMilestone | CaseClosed
 Event = Annotated[
-    Union[Heartbeat, BedEvent, VisitEvent, RequestEvent],  # noqa: UP007 - a discriminated union needs Union
+    Union[Heartbeat, BedEvent, VisitEvent, RequestEvent, CaseEvent],  # noqa: UP007 - a discriminated union needs Union
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
@@ -237,6 +281,9 @@ EVENT_MODELS: Final[dict[str, type[Envelope]]] = {
         RequestArrived,
         RequestCompleted,
         RequestCancelled,
+        CaseOpened,
+        CaseMilestone,
+        CaseClosed,
     )
 }
 EventType = str
@@ -245,7 +292,9 @@ EventType = str
 TYPE_FEED: Final[dict[str, Feed]] = {
     **{t: "beds" for t in EVENT_MODELS if t.startswith("bed.")},
     **{t: "visits" for t in EVENT_MODELS if t.startswith(("visit.", "ed."))},
-    **{t: "requests" for t in EVENT_MODELS if t.startswith("request.")},
+    # Cases ride the requests feed: its heartbeats and staleness already cover the referral platform
+    # and the centers' systems, and a transferred patient's case shares its request's key.
+    **{t: "requests" for t in EVENT_MODELS if t.startswith(("request.", "case."))},
 }
 REQUEST_STAGE_OF_TYPE: Final[dict[str, str]] = {
     "request.submitted": "submitted",
@@ -264,9 +313,9 @@ def types_of_feed(feed: Feed) -> tuple[str, ...]:
 
 
 def message_key(event: Envelope) -> str:
-    """The Kafka message key of an event (EVENTS.md, Transport): request_id or facility_id."""
-    request_id = getattr(event, "request_id", None)
-    return request_id if request_id is not None else event.facility_id
+    """The Kafka message key of an event (EVENTS.md, Transport): request_id, case_id or facility_id."""
+    entity_id = getattr(event, "request_id", None) or getattr(event, "case_id", None)
+    return entity_id if entity_id is not None else event.facility_id
 
 
 def feed_of(event: Envelope) -> Feed:

@@ -15,6 +15,14 @@ import json
 from pathlib import Path
 from typing import Any, Final
 
+from schemas.clinical import (
+    CATEGORIES,
+    CENTER_DIAGNOSES,
+    CENTER_MILESTONES,
+    CENTER_STRATEGIES,
+    DIAGNOSIS_MILESTONE,
+    STRATEGY_MILESTONES,
+)
 from schemas.events import _RFC3339, EVENT_MODELS, FEEDS, TYPE_FEED, Envelope, Feed
 
 OUTPUT_DIR: Final = Path("schemas/jsonschema")
@@ -40,6 +48,9 @@ _DESCRIPTIONS: Final = {
     "request.arrived": "The patient arrives at the receiving facility.",
     "request.completed": "Care is handed over; the request is complete.",
     "request.cancelled": "The sending facility cancels the request.",
+    "case.opened": "A clinical case of one of the five centers begins (case_id = request_id for a transfer).",
+    "case.milestone": "A milestone of a case, at the facility where it happened; lists per category.",
+    "case.closed": "The case ends: its clocks stop.",
 }
 _TIMESTAMP_NOTE: Final = "RFC 3339 date-time with an offset (Z or ±hh:mm), e.g. 2026-11-22T08:15:00+08:00"
 
@@ -71,7 +82,9 @@ def type_schema(event_type: str) -> dict[str, Any]:
     for value in properties.values():
         value.pop("default", None)
     feed = TYPE_FEED.get(event_type)
+    rules = _CASE_MILESTONE_RULES if event_type == "case.milestone" else {}
     return {
+        **rules,
         "$schema": DIALECT,
         "$id": f"{ID_BASE}{event_type}.json",
         "title": event_type,
@@ -82,6 +95,37 @@ def type_schema(event_type: str) -> dict[str, Any]:
         # Unknown fields are accepted (and dropped) for forward compatibility.
         "additionalProperties": True,
     }
+
+
+def _only_on(field: str, milestones: tuple[str, ...]) -> dict[str, Any]:
+    """`field` is required on these milestones and absent (or null) on every other."""
+    return {
+        "if": {"properties": {"milestone": {"enum": list(milestones)}}},
+        "then": {"required": [field], "properties": {field: {"type": "string"}}},
+        "else": {"properties": {field: {"type": "null"}}},
+    }
+
+
+# The service's milestone_not_in_category, as far as JSON Schema goes: each category's own lists.
+_CASE_MILESTONE_RULES: Final[dict[str, Any]] = {
+    "allOf": [
+        *(
+            {
+                "if": {"properties": {"category": {"const": category}}},
+                "then": {
+                    "properties": {
+                        "milestone": {"enum": list(CENTER_MILESTONES[category])},
+                        "diagnosis": {"enum": [*CENTER_DIAGNOSES[category], None]},
+                        "strategy": {"enum": [*CENTER_STRATEGIES[category], None]},
+                    }
+                },
+            }
+            for category in CATEGORIES
+        ),
+        _only_on("diagnosis", (DIAGNOSIS_MILESTONE,)),
+        _only_on("strategy", STRATEGY_MILESTONES),
+    ]
+}
 
 
 def _union(title: str, schema_id: str, branches: list[dict[str, Any]], description: str) -> dict[str, Any]:

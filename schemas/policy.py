@@ -18,10 +18,20 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from schemas.clinical import (
+    CENTER_DIAGNOSES,
+    CENTER_MILESTONES,
+    CENTER_STRATEGIES,
+    Bypass,
+    CaseArrival,
+    Diagnosis,
+    Milestone,
+    Strategy,
+)
 from schemas.events import CATEGORIES, STANDARD_STAGES, Category, StandardStage
 from schemas.registry import LEVELS, Level
 from schemas.yaml_file import load_yaml_model
@@ -109,6 +119,85 @@ class Requests(_Part):
         }
 
 
+Share = Annotated[float, Field(gt=0, le=1)]
+StandardId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]  # becomes a metric label
+
+
+class CaseFilter(_Part):
+    """Which cases of a center a standard counts: each named field must hold one of its values; a
+    value the case does not have yet (no diagnosis so far) does not match."""
+
+    diagnosis: tuple[Diagnosis, ...] | None = None
+    strategy: tuple[Strategy, ...] | None = None
+    arrival: tuple[CaseArrival, ...] | None = None
+
+
+class _CenterRule(_Part):
+    id: StandardId
+    category: Category
+    when: CaseFilter = CaseFilter()
+    # "national": a published number (docs/centers.md cites it); "site": no national number, a
+    # default for a site to set.
+    basis: Literal["national", "site"]
+
+    def _check_filter(self) -> None:
+        for name, values, allowed in (
+            ("diagnosis", self.when.diagnosis, CENTER_DIAGNOSES[self.category]),
+            ("strategy", self.when.strategy, CENTER_STRATEGIES[self.category]),
+        ):
+            stray = [value for value in values or () if value not in allowed]
+            if stray:
+                raise ValueError(f"{self.id}: {name} {', '.join(stray)} is not of the {self.category} center")
+
+
+class IntervalStandard(_CenterRule):
+    """A clinical interval of a center: `start` milestone to `end` milestone within `minutes`."""
+
+    start: Milestone
+    end: Milestone
+    minutes: Minutes
+    target: Share | None = None  # share of cases within `minutes` the center must reach; None: tracked
+    mean_within: bool = False  # the standard also asks the monthly mean to stay within `minutes`
+
+    @model_validator(mode="after")
+    def _of_the_center(self) -> IntervalStandard:
+        own = CENTER_MILESTONES[self.category]
+        stray = [m for m in (self.start, self.end) if m not in own]
+        if stray or self.start == self.end:
+            raise ValueError(
+                f"{self.id}: {self.start} -> {self.end} is not an interval of the {self.category} center"
+            )
+        self._check_filter()
+        return self
+
+
+class BypassStandard(_CenterRule):
+    """A share of a center's cases that must have bypassed the ED and/or the CCU."""
+
+    bypassed: tuple[Bypass, ...]
+    target: Share
+
+    @model_validator(mode="after")
+    def _of_the_center(self) -> BypassStandard:
+        self._check_filter()
+        return self
+
+
+class Centers(_Part):
+    intervals: tuple[IntervalStandard, ...]
+    bypass: tuple[BypassStandard, ...]
+    # For intervals this short the 80% point is the last moment to act: due soon pages.
+    due_soon_share: Annotated[float, Field(gt=0, lt=1)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Centers:
+        ids = [rule.id for rule in (*self.intervals, *self.bypass)]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"standard ids must be unique: {', '.join(twice)}")
+        return self
+
+
 class Feeds(_Part):
     stale_seconds: dict[Level, Seconds]  # a feed silent this long while its facility is open is stale
     clinic_open_grace_seconds: Seconds  # a clinic open for less than this is not judged yet
@@ -145,6 +234,7 @@ class Policy(_Part):
     feeds: Feeds
     pipeline: Pipeline
     escalation: Escalation
+    centers: Centers
 
     @property
     def hash(self) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from schemas.events import REQUEST_STAGE_OF_TYPE, STAGES, TIMED_STAGES
+from streams.domain import clocks
 
 RequestState = dict[str, Any]
 ENDINGS: Final = ("completed", "rejected", "cancelled")
@@ -78,9 +79,4 @@ def clock_status(
     """'overdue', 'due_soon' or 'ok' for an open request against a stage's time standard."""
     if not is_open(request) or has_reached(request, stage):
         return "ok"
-    elapsed = now - request["sub"][0]
-    if elapsed >= standard:
-        return "overdue"
-    if elapsed >= due_soon_fraction * standard:
-        return "due_soon"
-    return "ok"
+    return clocks.clock_status(now - request["sub"][0], standard=standard, due_soon_share=due_soon_fraction)

@@ -19,6 +19,7 @@ from typing import Any, Final
 from schemas.registry import Registry
 from streams.simulate.backfill import GoLive
 from streams.simulate.beds import WardFlow
+from streams.simulate.cases import CaseFlow
 from streams.simulate.heartbeats import Heartbeats
 from streams.simulate.requests import RequestFlow
 from streams.simulate.scenarios import ScenarioPlan
@@ -62,11 +63,14 @@ def generate(
     end = start + duration
     rng = random.Random(f"medalliance-sim:{seed}")
     agenda = Agenda(prefix=_id_prefix(seed, start, scenario))
+    requests = RequestFlow(registry, rng)
     flows = _Flows(
         WardFlow.for_registry(registry, rng),
         VisitFlow(registry, rng),
-        RequestFlow(registry, rng),
+        requests,
         Heartbeats(registry, rng, first=start),
+        # Cases draw from their own stream: every other flow stays what it was without them.
+        CaseFlow(registry, random.Random(f"medalliance-sim:{seed}:cases"), requests),
     )
     plan = None
     if scenario is not None:
@@ -95,16 +99,26 @@ class _Flows:
     visits: VisitFlow
     requests: RequestFlow
     beats: Heartbeats
+    cases: CaseFlow
 
     def step(self, agenda: Agenda, start: datetime, end: datetime, plan: ScenarioPlan | None) -> None:
         """Schedule one chunk of every flow (the scenario first: it may freeze a ward)."""
         if plan is not None:
-            plan.step(agenda, start, end, wards=self.wards, visits=self.visits, requests=self.requests)
+            plan.step(
+                agenda,
+                start,
+                end,
+                wards=self.wards,
+                visits=self.visits,
+                requests=self.requests,
+                cases=self.cases,
+            )
         length = end - start
         if length >= timedelta(seconds=2):  # a sliver of a chunk at a window edge has no traffic
             self.wards.step(agenda, start, length)
             self.visits.step(agenda, start, length)
             self.requests.step(agenda, start, length)
+            self.cases.step(agenda, start, length)
         self.beats.step(agenda, end, lambda f, feed, at: plan is None or not plan.silences(f, feed, _at(at)))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
@@ -50,10 +51,26 @@ _CANCEL_REASONS: Final = ("patient stabilised locally", "family declined transfe
 SOURCE: Final = "referral-platform"
 
 
+@dataclass(frozen=True, slots=True)
+class TransferArrival:
+    """A request that runs to its patient's arrival: the center's case of that patient (case_id =
+    request_id) is then simulated too (streams/simulate/cases.py)."""
+
+    request_id: str
+    category: str
+    sender: str
+    receiver: str
+    submitted: datetime
+    arrived: datetime
+
+
 @dataclass
 class RequestFlow:
     registry: Registry
     rng: random.Random
+    # Called for every request whose patient arrives; it draws nothing from `rng`, so the requests
+    # simulated are the same with or without it.
+    on_arrival: Callable[[Agenda, TransferArrival], None] | None = None
     _senders: dict[str, list[Facility]] = field(default_factory=lambda: defaultdict(list))
     _hospitals: dict[str, list[Facility]] = field(default_factory=lambda: defaultdict(list))
 
@@ -69,7 +86,7 @@ class RequestFlow:
             / 3600
             * rhythm(REQUEST_RHYTHM, local_hour=local(start).hour)
         )
-        for unit in sorted(self._hospitals):
+        for unit in self.units:
             for _ in range(poisson(self.rng, mean)):
                 moment = start + timedelta(seconds=self.rng.randint(1, int(length.total_seconds()) - 1))
                 sender = self._sender(unit, moment)
@@ -84,6 +101,11 @@ class RequestFlow:
                 if ward in hospital.wards:
                     return hospital.id
         return hospitals[0].id
+
+    @property
+    def units(self) -> list[str]:
+        """The alliances (units) of the registry that have a county hospital."""
+        return sorted(self._hospitals)
 
     def senders(self, unit: str) -> list[Facility]:
         return [f for f in self._senders[unit] if f.level == "town_health_center"]
@@ -170,6 +192,10 @@ class RequestFlow:
             if cancelled and at >= cancel_at:
                 return self.cancel(agenda, cancel_at, request_id, sender, self.rng.choice(_CANCEL_REASONS))
             stage(kind, at, receiver)
+        if self.on_arrival is not None:
+            self.on_arrival(
+                agenda, TransferArrival(request_id, category, sender, receiver, submitted, arrived)
+            )
         return None
 
     def _delay(self, median_minutes: float, sigma: float, floor: float = 1.0) -> timedelta:

@@ -28,6 +28,7 @@ class Agenda:
         self._pending: list[tuple[float, int, Event]] = []
         self._sequence = 0
         self._prefix = prefix
+        self.floor = float("-inf")  # where the last release ended: an event before it would come late
 
     def add(self, moment: datetime, body: Event) -> Event:
         """Schedule an event; event_id and occurred_at are filled in here, the envelope completed."""
@@ -49,6 +50,7 @@ class Agenda:
     def pop_until(self, end: datetime) -> Iterator[tuple[float, Event]]:
         """Release every event strictly before `end`, in (time, insertion) order."""
         limit = end.timestamp()
+        self.floor = max(self.floor, limit)
         due = [entry for entry in self._pending if entry[0] < limit]
         self._pending = [entry for entry in self._pending if entry[0] >= limit]
         due.sort(key=lambda entry: (entry[0], entry[1]))

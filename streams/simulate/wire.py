@@ -33,9 +33,9 @@ def feed_of_event(event: dict[str, Any]) -> Feed:
 
 
 def message_key(event: dict[str, Any]) -> str:
-    """request_id for request events, facility_id otherwise."""
-    request_id = event.get("request_id")
-    return str(request_id) if request_id is not None else str(event["facility_id"])
+    """request_id for request events, case_id for case events, facility_id otherwise."""
+    entity_id = event.get("request_id") or event.get("case_id")
+    return str(entity_id) if entity_id is not None else str(event["facility_id"])
 
 
 def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:

@@ -23,6 +23,14 @@ from hypothesis import strategies as st
 
 from schemas.events import FEEDS, TYPE_FEED, Feed
 from schemas.registry import Registry
+from tests.support.contract import (
+    CASE_ARRIVALS,
+    DETAIL_MILESTONES,
+    DIAGNOSIS_CENTER,
+    MILESTONE_CENTERS,
+    STRATEGY_BOTH,
+    STRATEGY_CENTER,
+)
 
 MAX_BYTES: Final = 64 * 1024
 NESTING_LIMIT: Final = 1024  # orjson's; RFC 8259 §9 lets a parser limit nesting
@@ -65,7 +73,7 @@ def _feed_of(event: dict[str, Any]) -> Feed:
 
 
 def _key_of(event: dict[str, Any]) -> bytes:
-    return str(event.get("request_id") or event.get("facility_id")).encode()
+    return str(event.get("request_id") or event.get("case_id") or event.get("facility_id")).encode()
 
 
 def dumps(value: Any) -> bytes:
@@ -148,12 +156,41 @@ def _type_fields(draw: st.DrawFn, kind: str, wards: list[str], registry: Registr
         return {"visit_id": draw(PSEUDONYM), "level": draw(st.integers(1, 4))}
     if kind == "ed.departure":
         return {"visit_id": draw(PSEUDONYM), "disposition": draw(st.sampled_from(DISPOSITIONS))}
+    if kind.startswith("case."):
+        return _case_fields(draw, kind, registry)
     fields: dict[str, Any] = {"request_id": draw(PSEUDONYM)}
     if kind == "request.submitted":
         fields["category"] = draw(st.sampled_from(CATEGORIES))
         fields["to_facility_id"] = draw(st.sampled_from(sorted(registry.facilities)))
     if kind in ("request.rejected", "request.cancelled"):
         fields["reason"] = draw(_INJECTION) * draw(st.integers(1, 5))
+    return fields
+
+
+def _case_fields(draw: st.DrawFn, kind: str, registry: Registry) -> dict[str, Any]:
+    """A case event's fields; a milestone drawn from its center's, with its detail where it needs one."""
+    fields: dict[str, Any] = {"case_id": draw(PSEUDONYM)}
+    if kind == "case.closed":
+        return fields
+    category = draw(st.sampled_from(CATEGORIES))
+    fields["category"] = category
+    if kind == "case.opened":
+        fields["arrival_mode"] = draw(st.sampled_from(CASE_ARRIVALS))
+        fields["door_facility_id"] = draw(st.sampled_from(sorted(registry.facilities)))
+        return fields
+    milestone = draw(
+        st.sampled_from(sorted(m for m, centers in MILESTONE_CENTERS.items() if category in centers))
+    )
+    fields["milestone"] = milestone
+    if milestone in DETAIL_MILESTONES["diagnosis"]:
+        fields["diagnosis"] = draw(
+            st.sampled_from(sorted(d for d, c in DIAGNOSIS_CENTER.items() if c == category))
+        )
+    if milestone in DETAIL_MILESTONES["strategy"]:
+        own = [s for s, c in STRATEGY_CENTER.items() if c == category]
+        fields["strategy"] = draw(
+            st.sampled_from(sorted(own + ([STRATEGY_BOTH] if category in ("chest_pain", "stroke") else [])))
+        )
     return fields
 
 
@@ -302,12 +339,13 @@ _OPTIONAL: Final = frozenset({"type", "schema_version", "source", "department", 
 _INT_FIELDS: Final = frozenset({"beds_staffed", "beds_occupied", "level"})
 _LIMITS: Final = {"event_id": 64, "facility_id": 64, "ward_id": 64, "to_ward_id": 64, "to_facility_id": 64,
                   "cancelled_event_id": 64, "encounter_id": 128, "visit_id": 128, "request_id": 128,
-                  "reason": 500}  # fmt: skip
+                  "reason": 500, "case_id": 128, "door_facility_id": 64}  # fmt: skip
 _ENUMS: Final = {
-    "arrival_mode": ARRIVAL_MODES,
+    "arrival_mode": (*ARRIVAL_MODES, *CASE_ARRIVALS),  # never a mode of either the ED or a case
     "disposition": DISPOSITIONS,
     "category": CATEGORIES,
     "feed": FEEDS,
+    "milestone": tuple(MILESTONE_CENTERS),
 }
 _BAD_TIMES: Final = (
     "2026-11-22T08:15:00",  # naive: no offset

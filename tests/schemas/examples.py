@@ -45,10 +45,19 @@ VALID: Final[dict[str, dict[str, Any]]] = {
     "request.arrived": _event("request.arrived", request_id="r-1"),
     "request.completed": _event("request.completed", request_id="r-1"),
     "request.cancelled": _event("request.cancelled", "yx-thc-shaba", request_id="r-1", reason="stabilised"),
-}
+    "case.opened": _event(
+        "case.opened", case_id="c-1", category="chest_pain", arrival_mode="ambulance_120",
+        door_facility_id="yx-ch-people",
+    ),
+    "case.milestone": _event(
+        "case.milestone", case_id="c-1", category="chest_pain", milestone="diagnosis", diagnosis="stemi",
+        bypassed_ed=True,
+    ),
+    "case.closed": _event("case.closed", case_id="c-1"),
+}  # fmt: skip
 FEED_OF: Final[dict[str, str]] = {
     **{t: "beds" for t in VALID if t.startswith("bed.")},
     **{t: "visits" for t in VALID if t.startswith(("visit.", "ed."))},
-    **{t: "requests" for t in VALID if t.startswith("request.")},
+    **{t: "requests" for t in VALID if t.startswith(("request.", "case."))},
     "heartbeat": "beds",
 }

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from schemas.decode import MAX_MESSAGE_BYTES, REJECT_REASONS, Rejection, decode
-from schemas.events import EVENT_MODELS
+from schemas.events import EVENT_MODELS, message_key
 from schemas.registry import Registry
 from tests.schemas.examples import FEED_OF, NOW, VALID
 from tests.support.faults import malformed_messages
@@ -81,6 +81,26 @@ CASES = [
     ("unix timestamp", _with("bed.admit", occurred_at=1763770500), "beds", SV),
     ("event_id too long", _with("bed.admit", event_id="e" * 65), "beds", SV),
     ("transfer to same ward", _with("bed.transfer", to_ward_id="icu"), "beds", SV),
+    ("unknown milestone", _with("case.milestone", milestone="coffee"), "requests", SV),
+    ("diagnosis without its milestone", _with("case.milestone", milestone="door"), "requests", SV),
+    ("strategy missing", _with("case.milestone", milestone="reperfusion_strategy", diagnosis=None),
+     "requests", SV),
+    ("flag not a boolean", _with("case.milestone", bypassed_ed="yes"), "requests", SV),
+    ("unknown arrival mode", _with("case.opened", arrival_mode="ambulance"), "requests", SV),
+    ("case type on visits topic", VALID["case.closed"], "visits", "unknown_type"),
+    ("a chest-pain milestone for a stroke", _with("case.milestone", category="stroke",
+     milestone="wire_crossed", diagnosis=None), "requests", "milestone_not_in_category"),
+    ("a stroke diagnosis for chest pain", _with("case.milestone", diagnosis="ischemic_stroke"), "requests",
+     "milestone_not_in_category"),
+    ("a chest-pain strategy for a stroke", _with("case.milestone", category="stroke", diagnosis=None,
+     milestone="reperfusion_strategy", strategy="primary_pci"), "requests", "milestone_not_in_category"),
+    ("no diagnosis milestone in trauma", _with("case.milestone", category="trauma"), "requests",
+     "milestone_not_in_category"),
+    ("bad field beats bad milestone", _with("case.milestone", category="stroke", milestone="wire_crossed",
+     diagnosis=None, case_id=""), "requests", SV),
+    ("bad milestone beats unknown facility", _with("case.milestone", category="trauma", facility_id="no"),
+     "requests", "milestone_not_in_category"),
+    ("unknown door facility", _with("case.opened", door_facility_id="no"), "requests", "unknown_facility"),
     ("field error beats unknown facility", _with("bed.census", facility_id="no", beds_occupied=-1), "beds",
      SV),
     ("unknown facility", _with("bed.admit", facility_id="nowhere"), "beds", "unknown_facility"),
@@ -125,6 +145,12 @@ def test_rejection_never_echoes_pseudonyms(registry: Registry) -> None:
     outcome = _decode(_with("bed.admit", encounter_id=12345678, ward_id="nope"), "beds", registry)
     assert isinstance(outcome, Rejection)
     assert "12345678" not in outcome.message
+
+
+def test_case_key_is_the_case_id(registry: Registry) -> None:
+    outcome = _decode(VALID["case.milestone"], "requests", registry)
+    assert not isinstance(outcome, Rejection)
+    assert message_key(outcome) == "c-1"
 
 
 def test_faults_module_cases_match_decode(registry: Registry) -> None:

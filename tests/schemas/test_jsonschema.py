@@ -79,7 +79,22 @@ STRUCTURAL = [
     ("timestamp without offset", _with("bed.admit", occurred_at="2026-11-22T08:15:00")),
     ("timestamp a number", _with("bed.admit", occurred_at=1763770500)),
     ("reason too long", _with("request.rejected", reason="r" * 501)),
-]
+    ("milestone of another center", _with("case.milestone", category="stroke", milestone="wire_crossed",
+                                          diagnosis=None)),
+    ("diagnosis of another center", _with("case.milestone", diagnosis="ischemic_stroke")),
+    ("diagnosis missing", _with("case.milestone", diagnosis=None)),
+    ("diagnosis on another milestone", _with("case.milestone", milestone="door")),
+    ("strategy missing", _with("case.milestone", milestone="decision_to_deliver",
+                               category="critical_maternal", diagnosis=None)),
+    ("flag a string", _with("case.milestone", bypassed_ccu="true")),
+]  # fmt: skip
+
+
+def test_a_center_milestone_with_its_strategy_is_valid(schemas: dict[str, dict[str, Any]]) -> None:
+    # The per-category rules must not refuse the good case they sit beside.
+    event = _with("case.milestone", milestone="decision_to_deliver", category="critical_maternal",
+                  diagnosis=None, strategy="emergency_caesarean")  # fmt: skip
+    assert _valid(schemas["event.schema.json"], event)
 
 
 @pytest.mark.parametrize("instance", [c[1] for c in STRUCTURAL], ids=[c[0] for c in STRUCTURAL])

@@ -65,3 +65,47 @@ def test_a_file_that_is_not_yaml_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="is not valid YAML") as error:
         load_policy(path)
     assert "\n" not in str(error.value)
+
+
+def _interval(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {"id": "x", "category": "chest_pain", "basis": "site", "start": "door",
+                               "end": "wire_crossed", "minutes": 90}  # fmt: skip
+    return {**base, **changes}
+
+
+def test_the_shipped_center_standards_are_the_cited_numbers() -> None:
+    # docs/centers.md: D2B <= 90 min for >= 75% of primary-PCI STEMI; FMC -> ECG < 10 min for >= 75%;
+    # stroke door -> needle <= 60 min, onset -> needle <= 4.5 h; bypass >= 30% / >= 50%.
+    centers = {standard.id: standard for standard in shipped_policy().centers.intervals}
+    d2b = centers["door_to_wire"]
+    assert (d2b.start, d2b.end, d2b.minutes, d2b.target) == ("door", "wire_crossed", 90, 0.75)
+    assert d2b.when.diagnosis == ("stemi",) and d2b.when.strategy == ("primary_pci",)
+    assert (centers["fmc_to_ecg"].minutes, centers["fmc_to_ecg"].target) == (10, 0.75)
+    assert centers["onset_to_needle"].minutes == 270 and centers["door_to_needle"].minutes == 60
+    assert centers["trauma_door_to_ct"].basis == "site"
+    bypass = {rule.id: rule.target for rule in shipped_policy().centers.bypass}
+    assert bypass == {"stemi_ems_bypass": 0.30, "stemi_walk_in_bypass": 0.50}
+
+
+@pytest.mark.parametrize(
+    ("interval", "says"),
+    [
+        # wire_crossed is a chest-pain milestone
+        (_interval(category="stroke"), "not an interval of the stroke center"),
+        (_interval(end="door"), "not an interval"),
+        (_interval(when={"diagnosis": ["ischemic_stroke"]}), "ischemic_stroke is not of the chest_pain"),
+        (_interval(id="Door To Wire"), "centers.intervals"),
+        (_interval(target=1.5), "target"),
+    ],
+)
+def test_a_center_standard_of_the_wrong_center_is_refused(
+    tmp_path: Path, interval: dict[str, object], says: str
+) -> None:
+    with pytest.raises(PolicyError) as error:
+        load_policy(_write(tmp_path, {"centers": {"intervals": [interval]}}))
+    assert says in str(error.value)
+
+
+def test_standard_ids_are_unique(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="unique: x"):
+        load_policy(_write(tmp_path, {"centers": {"intervals": [_interval(), _interval(minutes=60)]}}))

@@ -20,13 +20,14 @@ from streams.settings import Settings, load_settings
 from streams.simulate import generate
 from tests.support.faults import malformed_messages
 
-FEED_PREFIX = {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests"}
+FEED_PREFIX = {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests", "case": "requests"}
 
 
 def _expected_route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
     # Written from EVENTS.md's transport table, independently of streams.simulate.wire.
     feed = event["feed"] if event["type"] == "heartbeat" else FEED_PREFIX[event["type"].split(".")[0]]
-    key = event["request_id"] if event["type"].startswith("request.") else event["facility_id"]
+    entity = {"request": "request_id", "case": "case_id"}.get(event["type"].split(".")[0], "facility_id")
+    key = event[entity]
     return settings.topic(feed), key  # type: ignore[arg-type]
 
 

@@ -27,7 +27,9 @@ def _feed(event: Event) -> str:
     kind = event["type"]
     if kind == "heartbeat":
         return str(event["feed"])
-    return {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests"}[kind.split(".")[0]]
+    return {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests", "case": "requests"}[
+        kind.split(".")[0]
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ TYPE_FEED: Final = {
         (
             "request.submitted", "request.accepted", "request.rejected", "request.dispatched",
             "request.arrived", "request.completed", "request.cancelled",
+            "case.opened", "case.milestone", "case.closed",
         ),
         "requests",
     ),
@@ -35,7 +36,7 @@ TIMED_STAGES: Final = STAGES[1:]
 # The reject reasons, in the order the contract checks them.
 REJECT_REASONS: Final = (
     "too_large", "invalid_json", "schema_violation", "unsupported_schema_version", "unknown_type",
-    "unknown_facility", "unknown_ward", "future_timestamp", "too_old",
+    "milestone_not_in_category", "unknown_facility", "unknown_ward", "future_timestamp", "too_old",
 )  # fmt: skip
 MAX_MESSAGE_BYTES: Final = 64 * 1024
 # RFC 8259 §9 lets a parser limit nesting; the service's parser stops at 1024 levels.
@@ -70,7 +71,45 @@ def bucket_label(bound: float | str) -> str:
     return "+Inf" if value == float("inf") else repr(value)
 
 
-FieldKind = Literal["id", "pseudonym", "text", "int", "enum", "time", "feed"]
+# Clinical cases (docs/contract.md, "Clinical cases"), read the other way round from the product:
+# for each milestone, diagnosis and strategy, the centers it belongs to.
+CASE_ARRIVALS: Final = ("walk_in", "ambulance_120", "transfer", "in_hospital")
+_EVERY_CENTER: Final = frozenset(CATEGORIES)
+MILESTONE_CENTERS: Final[dict[str, frozenset[str]]] = {
+    **dict.fromkeys(("first_medical_contact", "door_in", "door_out", "door"), _EVERY_CENTER),
+    "symptom_onset": frozenset({"chest_pain"}),
+    "last_known_well": frozenset({"stroke"}),
+    **dict.fromkeys(("first_ecg", "ecg_transmitted", "cath_lab_activated", "cath_lab_ready", "wire_crossed"),
+                    frozenset({"chest_pain"})),
+    **dict.fromkeys(("diagnosis", "reperfusion_strategy", "needle"), frozenset({"chest_pain", "stroke"})),
+    "ct": frozenset({"stroke", "trauma"}),
+    **dict.fromkeys(("puncture", "recanalization"), frozenset({"stroke"})),
+    **dict.fromkeys(("decision_to_operate", "operation"), frozenset({"trauma"})),
+    **dict.fromkeys(("decision_to_deliver", "delivery"), frozenset({"critical_maternal"})),
+    **dict.fromkeys(("resuscitation", "nicu_admission"), frozenset({"critical_neonatal"})),
+}  # fmt: skip
+DIAGNOSIS_CENTER: Final = {
+    **dict.fromkeys(
+        ("stemi", "nstemi", "unstable_angina", "aortic_dissection", "pulmonary_embolism", "non_cardiac"),
+        "chest_pain",
+    ),
+    **dict.fromkeys(("ischemic_stroke", "hemorrhagic_stroke", "tia", "stroke_mimic"), "stroke"),
+}
+STRATEGY_CENTER: Final = {
+    **dict.fromkeys(("primary_pci", "thrombolysis", "pharmaco_invasive", "cabg"), "chest_pain"),
+    **dict.fromkeys(("iv_thrombolysis", "thrombectomy", "bridging"), "stroke"),
+    **dict.fromkeys(
+        ("emergency_caesarean", "instrumental_delivery", "vaginal_delivery"), "critical_maternal"
+    ),
+}
+STRATEGY_BOTH: Final = "conservative"  # the one strategy of two centers: chest pain and stroke
+# The milestone each detail rides on: required there, absent everywhere else.
+DETAIL_MILESTONES: Final = {
+    "diagnosis": ("diagnosis",),
+    "strategy": ("reperfusion_strategy", "decision_to_deliver"),
+}
+
+FieldKind = Literal["id", "pseudonym", "text", "int", "enum", "time", "feed", "bool"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +161,18 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
     "request.arrived": _REQUEST,
     "request.completed": _REQUEST,
     "request.cancelled": {**_REQUEST, "reason": _REASON},
+    "case.opened": {
+        "case_id": _PSEUDONYM, "category": Field("enum", values=CATEGORIES),
+        "arrival_mode": Field("enum", values=CASE_ARRIVALS), "door_facility_id": _ID,
+    },
+    "case.milestone": {
+        "case_id": _PSEUDONYM, "category": Field("enum", values=CATEGORIES),
+        "milestone": Field("enum", values=tuple(MILESTONE_CENTERS)),
+        "diagnosis": Field("enum", values=tuple(DIAGNOSIS_CENTER), optional=True),
+        "strategy": Field("enum", values=(*STRATEGY_CENTER, STRATEGY_BOTH), optional=True),
+        "bypassed_ed": Field("bool", optional=True), "bypassed_ccu": Field("bool", optional=True),
+    },
+    "case.closed": {"case_id": _PSEUDONYM},
 }  # fmt: skip
 
 Aggregation = Literal["sum", "max", "count_only", "registry"]
@@ -161,3 +212,54 @@ SERIES: Final = (
     Series(_P + "feed_last_seen_timestamp_seconds", "max"),
     Series(_P + "event_delay_seconds", "count_only", histogram=True),
 )
+
+
+@dataclass(frozen=True)
+class CenterStandard:
+    """One certified interval of docs/centers.md: the cases it counts, its milestones and minutes."""
+
+    id: str
+    category: str
+    start: str
+    end: str
+    minutes: float
+    diagnosis: frozenset[str] = frozenset()  # empty: any (also none yet)
+    strategy: frozenset[str] = frozenset()
+    arrival: frozenset[str] = frozenset()
+
+
+_STEMI: Final = frozenset({"stemi"})
+_PPCI: Final = frozenset({"primary_pci"})
+_ISCHEMIC: Final = frozenset({"ischemic_stroke"})
+_IVT: Final = frozenset({"iv_thrombolysis", "bridging"})
+# docs/centers.md, "The shipped standards", typed again by hand.
+CENTER_STANDARDS: Final = (
+    CenterStandard("fmc_to_ecg", "chest_pain", "first_medical_contact", "first_ecg", 10),
+    CenterStandard("ecg_to_diagnosis", "chest_pain", "first_ecg", "diagnosis", 10, _STEMI),
+    CenterStandard("door_to_wire", "chest_pain", "door", "wire_crossed", 90, _STEMI, _PPCI),
+    CenterStandard("cath_lab_activation", "chest_pain", "cath_lab_activated", "cath_lab_ready", 30, _STEMI,
+                   _PPCI),
+    CenterStandard("fmc_to_wire_transfer", "chest_pain", "first_medical_contact", "wire_crossed", 120, _STEMI,
+                   _PPCI, frozenset({"transfer"})),
+    CenterStandard("door_in_door_out", "chest_pain", "door_in", "door_out", 30, _STEMI,
+                   arrival=frozenset({"transfer"})),
+    CenterStandard("door_to_needle_stemi", "chest_pain", "door", "needle", 30, _STEMI,
+                   frozenset({"thrombolysis", "pharmaco_invasive"})),
+    CenterStandard("onset_to_needle", "stroke", "last_known_well", "needle", 270, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_needle", "stroke", "door", "needle", 60, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_needle_45", "stroke", "door", "needle", 45, _ISCHEMIC, _IVT),
+    CenterStandard("door_to_puncture", "stroke", "door", "puncture", 90, _ISCHEMIC,
+                   frozenset({"thrombectomy", "bridging"})),
+    CenterStandard("decision_to_delivery", "critical_maternal", "decision_to_deliver", "delivery", 30,
+                   strategy=frozenset({"emergency_caesarean"})),
+    CenterStandard("trauma_door_to_ct", "trauma", "door", "ct", 30),
+    CenterStandard("neonatal_door_to_nicu", "critical_neonatal", "door", "nicu_admission", 30),
+)  # fmt: skip
+# Bypass shares: (id, the cases counted, the units they must all have bypassed).
+CENTER_BYPASS: Final = (
+    (CenterStandard("stemi_ems_bypass", "chest_pain", "", "", 0, _STEMI, _PPCI,
+                    frozenset({"ambulance_120", "transfer"})), ("ed", "ccu")),
+    (CenterStandard("stemi_walk_in_bypass", "chest_pain", "", "", 0, _STEMI, _PPCI, frozenset({"walk_in"})),
+     ("ccu",)),
+)  # fmt: skip
+CENTER_DUE_SOON_FRACTION: Final = 0.8

@@ -90,6 +90,11 @@ _CASES: Final[tuple[tuple[str, Callable[[_Craft], bytes], str], ...]] = (
     ("beds", lambda c: c.transfer(c.ward), "schema_violation"),  # to the same ward
     ("visits", lambda c: c.other("ed.triage", visit_id="v-1", level=5), "schema_violation"),
     ("beds", lambda c: c.other("heartbeat", feed="visits"), "schema_violation"),  # another feed's heartbeat
+    # A milestone of another center is refused before the facility is looked up.
+    ("requests", lambda c: c.other("case.milestone", case_id="c-1", category="critical_neonatal",
+                                   milestone="delivery", facility_id="nowhere"), "milestone_not_in_category"),
+    ("requests", lambda c: c.other("case.milestone", case_id="c-1", category="stroke", milestone="diagnosis",
+                                   diagnosis="stemi"), "milestone_not_in_category"),
     ("beds", lambda c: c.census(facility_id="nowhere", ward_id="nowhere-ward"), "unknown_facility"),
     ("requests", lambda c: c.other("request.submitted", request_id="r-1", category="stroke",
                                    to_facility_id="nowhere"), "unknown_facility"),

@@ -20,6 +20,7 @@ product cannot pass on both sides.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -67,20 +68,36 @@ def verdicts(log: list[Published], *, now: datetime) -> list[Verdict]:
     return [judge(message.value, message.feed, now=now) for message in log]
 
 
+def sort_out(log: list[Published], *, now: datetime) -> Iterator[tuple[int, Published, Verdict, bool]]:
+    """Each message with the reference's verdict and whether it is a duplicate (a valid event whose
+    event_id was already accepted on its feed: the first in log order wins)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for index, (message, verdict) in enumerate(zip(log, verdicts(log, now=now), strict=True)):
+        duplicate = verdict.event is not None and verdict.event["event_id"] in seen[message.feed]
+        if verdict.event is not None:
+            seen[message.feed].add(verdict.event["event_id"])
+        yield index, message, verdict, duplicate
+
+
+def accepted_events(log: list[Published], *, now: datetime) -> list[tuple[int, dict[str, Any]]]:
+    """The events the service keeps, with their place in the log (= partition order)."""
+    return [
+        (i, v.event) for i, _, v, duplicate in sort_out(log, now=now) if v.event is not None and not duplicate
+    ]
+
+
 def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
     out: Counter[tuple[str, Labels]] = Counter()
-    seen: dict[str, set[str]] = defaultdict(set)
     accepted: list[tuple[int, dict[str, Any]]] = []
-    for index, (message, verdict) in enumerate(zip(log, verdicts(log, now=now), strict=True)):
+    for index, message, verdict, duplicate in sort_out(log, now=now):
         if verdict.event is None:
             labels = _labels(feed=message.feed, reason=str(verdict.reason), facility=verdict.facility)
             out[("medalliance_events_rejected_total", labels)] += 1
             continue
         event = verdict.event
-        if event["event_id"] in seen[message.feed]:
+        if duplicate:
             out[("medalliance_events_duplicate_total", _labels(feed=message.feed))] += 1
             continue
-        seen[message.feed].add(event["event_id"])
         accepted.append((index, event))
         out[("medalliance_events_total", _labels(feed=message.feed, type=event["type"]))] += 1
         out[

@@ -23,12 +23,17 @@ from typing import Any, Final
 import yaml
 
 from tests.support.contract import (
+    DETAIL_MILESTONES,
+    DIAGNOSIS_CENTER,
     ENVELOPE,
     FIELDS,
     FUTURE_TOLERANCE_SECONDS,
     MAX_MESSAGE_BYTES,
     MAX_NESTING,
+    MILESTONE_CENTERS,
     RETENTION_SECONDS,
+    STRATEGY_BOTH,
+    STRATEGY_CENTER,
     TYPE_FEED,
     Field,
 )
@@ -122,10 +127,13 @@ def _reason(document: dict[str, Any], feed: str, now: datetime) -> str | None:
         return "unknown_type"
     if not _fields_valid(document, kind, feed):
         return "schema_violation"
+    if kind == "case.milestone" and not _of_its_center(document):
+        return "milestone_not_in_category"
     wards = shipped_wards()
     facilities = {
         document["facility_id"],
         *([document["to_facility_id"]] if kind == "request.submitted" else []),
+        *([document["door_facility_id"]] if kind == "case.opened" else []),
     }
     if not facilities <= set(wards):
         return "unknown_facility"
@@ -157,10 +165,29 @@ def _fields_valid(document: dict[str, Any], kind: str, feed: str) -> bool:
         return False  # a heartbeat belongs to the topic it is sent to
     if not re.search(r"\S", document["event_id"]):
         return False  # an id of blanks identifies nothing
+    if kind == "case.milestone" and any(
+        (document.get(detail) is None) == (document["milestone"] in milestones)
+        for detail, milestones in DETAIL_MILESTONES.items()
+    ):
+        return False  # a diagnosis or strategy belongs on its milestone, and only there
     return not (kind == "bed.transfer" and document["ward_id"] == document["to_ward_id"])
 
 
+def _of_its_center(milestone: dict[str, Any]) -> bool:
+    """The milestone, and its diagnosis or strategy if any, belong to the milestone's category."""
+    center = milestone["category"]
+    diagnosis, strategy = milestone.get("diagnosis"), milestone.get("strategy")
+    return (
+        center in MILESTONE_CENTERS[milestone["milestone"]]
+        and (diagnosis is None or DIAGNOSIS_CENTER[diagnosis] == center)
+        and (strategy is None or STRATEGY_CENTER.get(strategy, center) == center)
+        and (strategy != STRATEGY_BOTH or center in ("chest_pain", "stroke"))
+    )
+
+
 def _field_valid(field: Field, value: Any) -> bool:
+    if field.kind == "bool":
+        return isinstance(value, bool)
     if field.kind == "int":
         return _is_int(value) and field.low <= value <= field.high
     if not isinstance(value, str):

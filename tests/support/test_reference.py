@@ -23,7 +23,13 @@ from tests.support.reference_decode import judge
 NOW: Final = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 P: Final = "medalliance_"
 MCH, THC, PEOPLE, TCM, CLINIC = "yx-ch-mch", "yx-thc-zhigong", "yx-ch-people", "yx-ch-tcm", "yx-vc-zhigong-01"
-_TYPE_FEED: Final = {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests"}
+_TYPE_FEED: Final = {
+    "bed": "beds",
+    "visit": "visits",
+    "ed": "visits",
+    "request": "requests",
+    "case": "requests",
+}
 
 
 def local(clock: str, day: int = 22) -> str:
