@@ -60,6 +60,11 @@ STAGE_BUCKETS: Final = (
     10800.0,
     21600.0,
 )
+# Clinical intervals (minute resolution): every standard of schemas/policy.yaml lies on a bound, and a
+# site's own standard needs none (the within-standard counter is recorded when an interval ends).
+CASE_INTERVAL_BUCKETS: Final = tuple(
+    60.0 * minutes for minutes in (5, 10, 15, 20, 30, 45, 60, 75, 90, 105, 120, 180, 270, 360)
+)
 # Pipeline delay: sub-second when healthy, minutes when a publisher buffers, hours after outages.
 DELAY_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
@@ -136,6 +141,43 @@ REQUESTS_OVERDUE = _m(
     "gauge",
     ("category", "stage", "to_facility"),
     "Open requests past their time standard for a stage.",
+)
+CASES_OPEN = _m(
+    "cases_open",
+    "gauge",
+    ("category", "facility"),
+    "Open clinical cases of a center (facility: the one whose door counts).",
+)
+CASE_INTERVAL_SECONDS = _m(
+    "case_interval_seconds",
+    "histogram",
+    ("category", "interval", "facility"),
+    "Seconds of a completed clinical interval (a standard of the policy), one observation per case.",
+    buckets=CASE_INTERVAL_BUCKETS,
+)
+CASE_INTERVALS_WITHIN = _m(
+    "case_intervals_within_total",
+    "counter",
+    ("category", "interval", "facility"),
+    "Completed clinical intervals within their standard (recorded when the interval completes).",
+)
+CASE_BYPASS = _m(
+    "case_bypass_total",
+    "counter",
+    ("category", "standard", "facility", "bypassed"),
+    "Closed cases a bypass standard counts, by whether they bypassed (bypassed: true or false).",
+)
+CASE_CLOCKS_DUE_SOON = _m(
+    "case_clocks_due_soon",
+    "gauge",
+    ("category", "interval", "facility"),
+    "Running clinical intervals of open cases past the due-soon share of their standard.",
+)
+CASE_CLOCKS_OVERDUE = _m(
+    "case_clocks_overdue",
+    "gauge",
+    ("category", "interval", "facility"),
+    "Running clinical intervals of open cases past their standard.",
 )
 EVENTS = _m("events_total", "counter", ("feed", "type"), "Accepted events (heartbeats included).")
 FACILITY_EVENTS = _m("facility_events_total", "counter", ("facility", "feed"), "Accepted events by facility.")
@@ -225,6 +267,12 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     REQUEST_STAGE_SECONDS,
     REQUESTS_DUE_SOON,
     REQUESTS_OVERDUE,
+    CASES_OPEN,
+    CASE_INTERVAL_SECONDS,
+    CASE_INTERVALS_WITHIN,
+    CASE_BYPASS,
+    CASE_CLOCKS_DUE_SOON,
+    CASE_CLOCKS_OVERDUE,
     EVENTS,
     FACILITY_EVENTS,
     EVENTS_DUPLICATE,

@@ -188,6 +188,8 @@ class Centers(_Part):
     bypass: tuple[BypassStandard, ...]
     # For intervals this short the 80% point is the last moment to act: due soon pages.
     due_soon_share: Annotated[float, Field(gt=0, lt=1)]
+    compliance_window_days: Annotated[int, Field(ge=1, le=35)]  # the QC platforms count by month
+    compliance_min_cases: Annotated[int, Field(ge=1)]  # fewer cases in the window: no compliance ticket
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Centers:

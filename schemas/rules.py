@@ -47,6 +47,16 @@ FACILITY_OPEN_FACILITY: Final = "medalliance:facility_open:facility"
 ESCALATION_INPUT_FACILITY: Final = "medalliance:escalation_input_level:facility"
 ESCALATION_INPUT_ALLIANCE: Final = "medalliance:escalation_input_level:alliance"
 
+# The five centers (docs/centers.md): per (category, interval = a standard's id, facility = the center).
+CASE_CLOCKS_DUE_SOON_FACILITY: Final = "medalliance:case_clocks_due_soon:facility"
+CASE_CLOCKS_OVERDUE_FACILITY: Final = "medalliance:case_clocks_overdue:facility"
+CASE_COMPLIANCE_FACILITY: Final = "medalliance:case_interval_compliance:facility"  # over the policy's window
+CASE_BREACHES_FACILITY: Final = "medalliance:case_interval_breaches:facility"  # over the policy's window
+CASE_COMPLIANCE_TARGET: Final = "medalliance:case_interval_target:interval"  # the policy's, static
+CASE_STANDARD_SECONDS: Final = "medalliance:case_interval_standard_seconds:interval"  # the policy's, static
+CASE_BYPASS_SHARE_FACILITY: Final = "medalliance:case_bypass_share:facility"  # over the policy's window
+CASE_BYPASS_TARGET: Final = "medalliance:case_bypass_target:standard"  # the policy's, static
+
 # Always 1, labelled `policy_hash`: the policy the rules were generated from (schemas/policy.py).
 RULES_POLICY_INFO: Final = "medalliance:policy_info:rules"
 POLICY_HASH_LABEL: Final = "policy_hash"

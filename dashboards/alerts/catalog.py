@@ -10,6 +10,7 @@ this list, so they cannot disagree.
 from __future__ import annotations
 
 from dashboards.alerts.care import care_alerts
+from dashboards.alerts.centers import center_alerts
 from dashboards.alerts.model import Alert
 from dashboards.alerts.ops import ops_alerts
 from dashboards.alerts.profile import Profile
@@ -18,7 +19,7 @@ from schemas.policy import Policy
 
 def alerts(profile: Profile, policy: Policy) -> list[Alert]:
     """Every alert, in a stable order; names are unique and inhibitors exist."""
-    catalog = [*care_alerts(profile, policy), *ops_alerts(profile, policy)]
+    catalog = [*care_alerts(profile, policy), *center_alerts(profile, policy), *ops_alerts(profile, policy)]
     names = [alert.name for alert in catalog]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate alert names in {names}")

@@ -12,7 +12,7 @@ from typing import Any, Final
 from dashboards.alerts.catalog import alerts
 from dashboards.alerts.model import RecordingRule
 from dashboards.alerts.profile import Profile, duration
-from dashboards.alerts.recording import recording_groups
+from dashboards.alerts.recording import GROUP_INTERVALS, recording_groups
 from dashboards.alerts.yaml_text import dump
 from schemas.policy import Policy
 from schemas.rules import WORKER_JOB
@@ -37,10 +37,13 @@ def _recording_dict(rule: RecordingRule) -> dict[str, Any]:
 
 
 def recording_rules_yaml(profile: Profile, policy: Policy) -> str:
-    groups = [
-        {"name": name, "rules": [_recording_dict(rule) for rule in rules]}
-        for name, rules in recording_groups(profile, policy).items()
-    ]
+    groups: list[dict[str, Any]] = []
+    for name, rules in recording_groups(profile, policy).items():
+        group: dict[str, Any] = {"name": name}
+        if name in GROUP_INTERVALS:
+            seconds = max(GROUP_INTERVALS[name] * profile.scale, profile.scrape_interval_seconds)
+            group["interval"] = duration(seconds)
+        groups.append({**group, "rules": [_recording_dict(rule) for rule in rules]})
     return dump({"groups": groups}, header=_HEADER.format(profile=profile.name))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from dashboards.alerts.centers import WINDOW_GROUP_SECONDS, center_groups
 from dashboards.alerts.model import RecordingRule
 from dashboards.alerts.profile import DAY, HOUR, Profile
 from schemas import metrics as c
@@ -178,5 +179,10 @@ def recording_groups(profile: Profile, policy: Policy) -> dict[str, list[Recordi
         "medalliance.ed": ed_rules(profile, policy),
         "medalliance.flow": flow_rules(profile, policy),
         "medalliance.escalation": escalation_rules(policy),
+        **center_groups(profile, policy),
         "medalliance.policy": policy_rules(policy),
     }
+
+
+# Groups evaluated less often than every scrape (seconds, scaled by the profile): see their module.
+GROUP_INTERVALS: Final = {"medalliance.centers.window": WINDOW_GROUP_SECONDS}

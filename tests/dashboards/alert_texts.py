@@ -189,6 +189,27 @@ WORDING: Final[dict[str, Wording]] = {
         "告警链路正常（看门狗）",
         "此告警始终触发，用于证明 Prometheus → Alertmanager → 通知链路畅通；收不到它才是故障。",
     ),
+    "CaseClockDueSoon": Wording(
+        ("page", "warning"),
+        "{whole} case(s) at {name_en}: {category} / {interval} due soon",
+        "{whole} open case(s) at {name_en} have used over 80% of the {category} / {interval} standard without reaching its next milestone: the last moment to act.",
+        "{name} {whole} 例 {category} / {interval} 即将超时",
+        "{name} 有 {whole} 例 {category} / {interval} 已用去标准时间的 80% 以上，下一节点尚未完成：现在是最后的处置时机。",
+    ),
+    "CaseClockOverdue": Wording(
+        ("page", "critical"),
+        "{whole} case(s) at {name_en}: {category} / {interval} overdue",
+        "{whole} open case(s) at {name_en} are past the {category} / {interval} standard without reaching its next milestone: act now.",
+        "{name} {whole} 例 {category} / {interval} 已超时",
+        "{name} 有 {whole} 例 {category} / {interval} 已超过标准时间，下一节点仍未完成，请立即协调。",
+    ),
+    "CaseComplianceBelowTarget": Wording(
+        ("ticket", "warning"),
+        "{name_en}: {category} / {interval} within standard in {percent} of cases over 30 days, below target",
+        "Over 30 days, {percent} of {category} / {interval} intervals at {name_en} were within standard, below the policy's target (judged from 5 cases); the QC platforms count it monthly.",
+        "{name} {category} / {interval} 30 天达标率 {percent}，低于目标",
+        "{name} 近 30 天 {category} / {interval} 达标率 {percent}，低于策略目标（至少 5 例时判断）；质控平台按月统计。",
+    ),
     "PolicyMismatch": Wording(
         ("ticket", "warning"),
         "Rules and workers run different policies (worker policy {policy_hash})",
