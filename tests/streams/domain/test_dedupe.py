@@ -7,7 +7,7 @@ import random
 import orjson
 
 from streams.domain.dedupe import CHUNK, Markers
-from streams.domain.pipeline import DictStore
+from streams.domain.store import DictStore
 
 DAY = 20_000
 HORIZON = 8

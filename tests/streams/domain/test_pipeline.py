@@ -12,7 +12,9 @@ import pytest
 
 from schemas.registry import Registry
 from streams.domain.dedupe import Markers
-from streams.domain.pipeline import DictStore, Message, Rules, process_batch, resume_offset
+from streams.domain.pipeline import Message, Rules, process_batch
+from streams.domain.store import DictStore
+from streams.domain.totals import resume_offset
 from streams.settings import load_settings
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
