@@ -9,9 +9,11 @@ module moves bytes between Kafka, the Faust tables and the dead-letter topic.
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Final, NoReturn
 
 import faust
 
@@ -20,6 +22,7 @@ from streams.broker import state_table
 from streams.codec import CODEC_NAME
 from streams.dead_letter import dead_letter_record
 from streams.domain.pipeline import Message, process_batch
+from streams.domain.state import StateVersionError
 from streams.registry_ref import RegistryRef
 from streams.resume import GuardedConsumer
 from streams.runtime import Pipeline, TableStore, partition_context
@@ -27,6 +30,8 @@ from streams.settings import Settings
 from streams.sweep import maybe_sweep
 
 logger = logging.getLogger(__name__)
+# The worker's exit status when it refuses state of a newer format (2 is a usage error).
+EXIT_REFUSED: Final = 3
 
 
 def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) -> Pipeline:
@@ -47,10 +52,24 @@ def _resume_from_state(pipeline: Pipeline, feed: Feed) -> Callable[[], Awaitable
 
     async def resume_from_state() -> None:
         consumer = pipeline.app.consumer
+        try:
+            positions = pipeline.resume_positions(feed)  # reads each partition's feed-wide totals
+        except StateVersionError as exc:
+            refuse(exc)
         if isinstance(consumer, GuardedConsumer):
-            await consumer.resume_at(pipeline.resume_positions(feed))
+            await consumer.resume_at(positions)
 
     return resume_from_state
+
+
+def refuse(exc: StateVersionError) -> NoReturn:
+    """Stop at once with one line: state of a newer format must be neither read nor overwritten.
+
+    Not an exception for Faust to handle: it would restart the agent into the same refusal, with a
+    traceback each time. Stopping abruptly is what the state is built to survive (kill -9)."""
+    logger.critical("refusing the table state: %s", exc)
+    logging.shutdown()
+    os._exit(EXIT_REFUSED)
 
 
 def _state_table(app: faust.App, feed: Feed, partitions: int) -> faust.types.TableT:
@@ -71,7 +90,10 @@ def _register_agent(pipeline: Pipeline, feed: Feed, dead_letter_topic: faust.Top
         async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.batch_size, within=settings.batch_seconds
         ):
-            await handle_batch(pipeline, feed, events, dead_letter_topic)
+            try:
+                await handle_batch(pipeline, feed, events, dead_letter_topic)
+            except StateVersionError as exc:
+                refuse(exc)
             yield None
 
     pipeline.app.agent(source, name=f"medalliance.{feed}-agent")(feed_agent)

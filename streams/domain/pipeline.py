@@ -10,15 +10,16 @@ offset (a redelivery); decode it (a rejection is counted and dead-lettered); loo
 (a duplicate is counted, nothing else); apply it to its entity value; add its effects to the
 partition totals.
 
-The totals (streams.domain.totals), the write order (streams.domain.writeback), the store
-(streams.domain.store) and retention (streams.domain.retention) each have their own module.
+Keys and values are those of streams.domain.state. The totals (streams.domain.totals), the write
+order (streams.domain.writeback), the store (streams.domain.store) and retention
+(streams.domain.retention) each have their own module.
 
-Why it is safe without transactions: every value remembers the last offset `o` it applied, and
+Why it is safe without transactions: every value remembers the last offset (`offset`) it applied, and
 values are written entity/markers first, bucket totals next, the feed-wide totals last, all into
 the one changelog partition of the source partition. A crash loses a suffix of those writes; the
 redelivered messages then skip the values that already have them (the feed-wide totals' offset
 decides whether a message is seen again at all, each other totals value's offset whether it still
-needs an effect), and an entity value keeps the effects (`fx`) of offsets the feed-wide totals may
+needs an effect), and an entity value keeps the effects (`effects`) of offsets the feed-wide totals may
 not have seen, so every totals value gets each effect exactly once.
 """
 
@@ -59,9 +60,18 @@ from schemas.metrics import (
 from schemas.registry import Registry
 from streams.domain import beds, requests, visits
 from streams.domain.dedupe import Markers
-from streams.domain.effects import Effect, inc, observe
+from streams.domain.effects import Effect, high, inc, observe
+from streams.domain.state import (
+    EntityValue,
+    beds_key,
+    new_entity,
+    request_key,
+    totals_key,
+    visit_key,
+    visits_day_key,
+)
 from streams.domain.store import StateStore
-from streams.domain.totals import Totals, totals_key
+from streams.domain.totals import Totals
 from streams.domain.writeback import WriteBack
 
 DAY_SECONDS: Final = 86_400
@@ -119,12 +129,12 @@ def process_batch(
     caller between batches; it must be loaded again whenever the store changes behind it."""
     cache = WriteBack(store, late_prefix=totals_key(partition), last_key=totals_key(partition))
     totals = Totals(cache, partition)
-    persisted_offset = totals.feed["o"]
+    persisted_offset = totals.feed["offset"]
     now_ts = now.timestamp()
     day = int(now_ts // DAY_SECONDS)
     result = BatchResult()
     for message in messages:
-        if message.offset <= totals.feed["o"]:
+        if message.offset <= totals.feed["offset"]:
             result.skipped += 1
             continue
         outcome = decode(
@@ -153,7 +163,7 @@ def _accepted_effects(event: Envelope, feed: Feed, now_ts: float) -> list[Effect
     return [
         inc(EVENTS, feed, event.type),  # type: ignore[attr-defined]
         inc(FACILITY_EVENTS, event.facility_id, feed),
-        ("max", f"{FEED_LAST_SEEN.name}\x1f{event.facility_id}\x1f{feed}", at),
+        high(FEED_LAST_SEEN, event.facility_id, feed, value=at),
         observe(EVENT_DELAY, feed, value=max(0.0, now_ts - at)),
     ]
 
@@ -166,15 +176,15 @@ def _apply_to_entity(
     if target is None:
         return _stateless_effects(event, rules)
     key, factory, apply = target
-    value = cache.get(key) or {"o": -1, "fx": {}, "s": factory()}
-    if offset <= value["o"]:
+    value: EntityValue = cache.get(key) or new_entity(factory())
+    if offset <= value["offset"]:
         # Applied before a crash that lost the totals write: replay the remembered effects.
-        return [tuple(effect) for effect in value["fx"].get(str(offset), [])]  # type: ignore[misc]
-    effects = apply(value["s"])
-    value["o"] = offset
-    value["fx"] = {o: fx for o, fx in value["fx"].items() if int(o) > persisted_offset}
+        return [tuple(effect) for effect in value["effects"].get(str(offset), [])]  # type: ignore[misc]
+    effects = apply(value["state"])
+    value["offset"] = offset
+    value["effects"] = {o: fx for o, fx in value["effects"].items() if int(o) > persisted_offset}
     if effects:
-        value["fx"][str(offset)] = effects
+        value["effects"][str(offset)] = effects
     cache.put(key, value)
     return effects
 
@@ -186,19 +196,19 @@ def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> En
     at = event.occurred_at.timestamp()
     if isinstance(event, BedEvent):
         return (
-            f"b|{partition}|{event.facility_id}",
+            beds_key(partition, event.facility_id),
             beds.new_facility_beds,
             lambda s: _apply_beds(s, event, offset),
         )
     if isinstance(event, EdArrival | EdTriage | EdDeparture):
         return (
-            f"e|{partition}|{event.facility_id}|{event.visit_id}",
+            visit_key(partition, event.facility_id, event.visit_id),
             visits.new_ed_visit,
             lambda s: _apply_ed(s, event, at, offset, rules.zone),
         )
     if isinstance(event, RequestEvent):
         return (
-            f"r|{partition}|{event.request_id}",
+            request_key(partition, event.request_id),
             requests.new_request,
             lambda s: _apply_request(s, event, at, offset),
         )
@@ -255,7 +265,8 @@ def _apply_request(state: dict[str, Any], event: Envelope, at: float, offset: in
         to_facility=submitted.to_facility_id if submitted else None,
     )
     return [
-        observe(REQUEST_STAGE_SECONDS, state["cat"], stage, value=seconds) for stage, seconds in observations
+        observe(REQUEST_STAGE_SECONDS, state["category"], stage, value=seconds)
+        for stage, seconds in observations
     ]
 
 
@@ -269,8 +280,3 @@ def _stateless_effects(event: Envelope, rules: Rules) -> list[Effect]:
 
 def _visit_counted(facility: str, kind: str, local_date: str) -> list[Effect]:
     return [inc(VISITS, facility, kind), ("inc", visits_day_key(facility, kind, local_date), 1.0)]
-
-
-def visits_day_key(facility: str, kind: str, local_date: str) -> str:
-    """Totals key of a facility's visits on a local date (the source of `visits_today`)."""
-    return f"day\x1f{facility}\x1f{kind}\x1f{local_date}"

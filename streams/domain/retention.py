@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from streams.domain import dedupe
 from streams.domain.pipeline import DAY_SECONDS, Rules
+from streams.domain.state import SEP, VISITS_DAY, KeyKind, TotalsValue, marker_day_of
 
 
 def oldest_marker_day(rules: Rules, now: datetime) -> int:
@@ -19,22 +19,23 @@ def oldest_marker_day(rules: Rules, now: datetime) -> int:
     return int(now.timestamp() // DAY_SECONDS) - rules.horizon_days
 
 
-def expired_keys(items: Iterable[tuple[str, Any]], rules: Rules, now: datetime) -> Iterator[str]:
+def expired_keys(items: Iterable[tuple[str, KeyKind, Any]], rules: Rules, now: datetime) -> Iterator[str]:
     """Keys of a partition that left the retention horizon: ED visits and requests whose last event
-    is older than retention, marker days beyond the horizon."""
+    is older than retention, marker days beyond the horizon. `items` are state.readable's."""
     cutoff = now.timestamp() - rules.retention.total_seconds()
     oldest_day = oldest_marker_day(rules, now)
-    for key, value in items:
-        kind = key[0]
-        entity_expired = kind in ("e", "r") and value["s"]["last"] < cutoff
-        if entity_expired or (kind == "d" and (dedupe.marker_day_of(key) or 0) < oldest_day):
+    for key, kind, value in items:
+        entity_expired = kind in ("visit", "request") and value["state"]["last"] < cutoff
+        if entity_expired or (kind == "markers" and (marker_day_of(key) or 0) < oldest_day):
             yield key
 
 
-def prune_totals(totals: dict[str, Any], rules: Rules, now: datetime) -> bool:
+def prune_totals(totals: TotalsValue, rules: Rules, now: datetime) -> bool:
     """Drop per-day visit counts older than yesterday (only today's are exported). True if changed."""
     yesterday = (now.astimezone(rules.zone).date() - timedelta(days=1)).isoformat()
-    stale = [k for k in totals["c"] if k.startswith("day\x1f") and k.rsplit("\x1f", 1)[1] < yesterday]
+    day_prefix = VISITS_DAY + SEP
+    counters = totals["counters"]
+    stale = [k for k in counters if k.startswith(day_prefix) and k.rsplit(SEP, 1)[1] < yesterday]
     for key in stale:
-        del totals["c"][key]
+        del counters[key]
     return bool(stale)

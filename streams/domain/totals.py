@@ -15,23 +15,14 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
-from typing import Any, Final
+from typing import Final
 
-from schemas.metrics import BY_NAME
-from streams.domain.effects import SEP, Effect, apply_effects
+from streams.domain.effects import Effect, apply_effects
+from streams.domain.state import SEP, VISITS_DAY, TotalsValue, new_totals, spec_of, totals_key, upgrade
 from streams.domain.store import StateStore
 from streams.domain.writeback import WriteBack
 
 TOTALS_BUCKETS: Final = 8
-
-
-def totals_key(partition: int, bucket: str = "") -> str:
-    """A partition's totals value: one per facility bucket, and the feed-wide one (bucket "")."""
-    return f"t|{partition}|{bucket}"
-
-
-def new_totals() -> dict[str, Any]:
-    return {"o": -1, "c": {}}
 
 
 def resume_offset(store: StateStore, partition: int) -> int:
@@ -39,18 +30,20 @@ def resume_offset(store: StateStore, partition: int) -> int:
 
     The feed-wide totals are written last in every batch and a crash loses a suffix of a batch's
     writes, so everything before their offset is in the state, whatever else was lost."""
-    totals = store.get(totals_key(partition))
-    return 0 if totals is None else int(totals["o"]) + 1
+    key = totals_key(partition)
+    totals = store.get(key)
+    return 0 if totals is None else int(upgrade(key, totals)["offset"]) + 1
 
 
 @lru_cache(maxsize=65_536)
 def _bucket_of_series(key: str) -> str:
     """Which totals value keeps a series: its facility's bucket, "" for feed-wide series."""
-    name, *labels = key.split(SEP)
-    if name == "day":
+    series, *labels = key.split(SEP)
+    spec = spec_of(series)
+    if series == VISITS_DAY:
         facility = labels[0]
-    elif "facility" in BY_NAME[name].labels:
-        facility = labels[BY_NAME[name].labels.index("facility")]
+    elif spec is not None and "facility" in spec.labels:
+        facility = labels[spec.labels.index("facility")]
     else:
         return ""
     return str(zlib.crc32(facility.encode()) % TOTALS_BUCKETS)
@@ -64,7 +57,7 @@ class Totals:
         self._partition = partition
         self.feed = self._value("")[1]
 
-    def _value(self, bucket: str) -> tuple[str, dict[str, Any]]:
+    def _value(self, bucket: str) -> tuple[str, TotalsValue]:
         key = totals_key(self._partition, bucket)
         value = self._cache.get(key)
         if value is None:
@@ -79,8 +72,8 @@ class Totals:
         by_bucket.setdefault("", [])  # the feed-wide offset moves with every message
         for bucket, routed in by_bucket.items():
             key, value = self._value(bucket)
-            if offset <= value["o"]:
+            if offset <= value["offset"]:
                 continue  # written before a crash that lost the feed-wide totals
-            apply_effects(value["c"], routed)
-            value["o"] = offset
+            apply_effects(value["counters"], routed)
+            value["offset"] = offset
             self._cache.put(key, value)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streams.domain.state import upgrade
 from streams.domain.store import StateStore
 
 
@@ -28,8 +29,10 @@ class WriteBack:
         self._last_key = last_key
 
     def get(self, key: str) -> Any | None:
+        """The key's value in the current format (state.upgrade: StateVersionError for a newer one)."""
         if key not in self._values:
-            self._values[key] = self._store.get(key)
+            value = self._store.get(key)
+            self._values[key] = None if value is None else upgrade(key, value)
         return self._values[key]
 
     def put(self, key: str, value: Any) -> None:

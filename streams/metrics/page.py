@@ -26,6 +26,7 @@ from schemas.metrics import (
     PARTITIONS_OWNED,
     POLICY_INFO,
     STATE_KEYS,
+    STATE_UNREAD,
     WORKER_INFO,
 )
 from schemas.registry import Registry
@@ -115,8 +116,11 @@ def _partition_metrics(page: Exposition, feed: Feed, state: PartitionState, read
     labels = (feed, str(state.partition))
     if state.items:
         page.add(STATE_KEYS, labels, float(len(state.items)))
-        for spec, sample_labels, value in partition_samples(state.items, readout):
+        read = partition_samples(state.items, readout)
+        for spec, sample_labels, value in read.samples:
             page.add(spec, (*sample_labels, str(state.partition)), value)
+        for reason, count in read.unread.items():
+            page.add(STATE_UNREAD, (feed, reason, str(state.partition)), float(count))
     page.add(CONSUMER_OFFSET, labels, float(state.next_offset))
     page.add(CONSUMER_LAG_UNKNOWN, labels, 0.0 if state.highwater is not None else 1.0)
     if state.highwater is not None:
