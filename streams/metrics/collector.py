@@ -21,7 +21,7 @@ from faust.types import TP
 
 from schemas.events import FEEDS, Feed
 from streams.domain.readout import Readout
-from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts
+from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts, readout_from
 from streams.runtime import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -47,16 +47,7 @@ class StateCollector:
         self._page = MetricsPage()
 
     def readout(self, now: datetime) -> Readout:
-        settings = self.pipeline.settings
-        policy = settings.policy
-        return Readout(
-            registry=self.pipeline.registry.current,
-            now=now,
-            zone=settings.zone,
-            long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
-            standards=policy.requests.standards(),
-            due_soon_fraction=policy.requests.due_soon_share,
-        )
+        return readout_from(self.pipeline.settings, self.pipeline.registry.current, now)
 
     def exposition(self) -> bytes:
         """The /metrics page: the registry's series and those of every partition this worker owns."""

@@ -32,6 +32,7 @@ from schemas.metrics import (
 from schemas.registry import Registry
 from streams.domain.readout import Readout, partition_samples
 from streams.metrics.exposition import Exposition, sample_lines
+from streams.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,19 @@ class Snapshot:
     worker: WorkerFacts
     readout: Readout
     partitions: Mapping[Feed, Sequence[PartitionState]]  # owned partitions of each feed
+
+
+def readout_from(settings: Settings, registry: Registry, now: datetime) -> Readout:
+    """What the readout needs of the settings' policy, at `now`."""
+    policy = settings.policy
+    return Readout(
+        registry=registry,
+        now=now,
+        zone=settings.zone,
+        long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
+        standards=policy.requests.standards(),
+        due_soon_fraction=policy.requests.due_soon_share,
+    )
 
 
 class MetricsPage:

@@ -21,7 +21,7 @@ from streams.domain.readout import Readout
 from streams.domain.state import partition_of
 from streams.domain.store import DictStore
 from streams.domain.totals import resume_offset
-from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts
+from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts, readout_from
 from streams.settings import load_settings
 from streams.worker_process import SampleKey, parse_metrics
 from tests.support.reference import Published
@@ -78,13 +78,4 @@ def page_samples(
 
 
 def readout(registry: Registry, now: datetime) -> Readout:
-    settings = load_settings()
-    policy = settings.policy
-    return Readout(
-        registry=registry,
-        now=now,
-        zone=settings.zone,
-        long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
-        standards=policy.requests.standards(),
-        due_soon_fraction=policy.requests.due_soon_share,
-    )
+    return readout_from(load_settings(), registry, now)
