@@ -21,6 +21,7 @@ from faust.types import TP
 
 from schemas.events import FEEDS, Feed
 from streams.domain.readout import Readout
+from streams.domain.state import partition_of
 from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts, readout_from
 from streams.runtime import Pipeline
 
@@ -81,7 +82,7 @@ class StateCollector:
         wanted = {str(partition) for partition in owned}
         grouped: dict[int, list[tuple[str, Any]]] = defaultdict(list)
         for key, value in self.pipeline.tables[feed].items():
-            partition = key.split("|", 2)[1]
+            partition = partition_of(key)  # "" for a key of no partition: nobody exports it
             if partition in wanted and value is not None:
                 grouped[int(partition)].append((key, value))
         return grouped
