@@ -29,7 +29,8 @@ from aiokafka import AIOKafkaConsumer
 from bench.workload import Record
 from schemas.registry import Registry
 from streams.domain.dedupe import Markers
-from streams.domain.pipeline import DictStore, Message, Rules, process_batch
+from streams.domain.pipeline import Message, Rules, process_batch
+from streams.domain.store import DictStore
 
 logger = logging.getLogger(__name__)
 _FETCH_RECORDS: Final = 10_000

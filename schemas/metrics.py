@@ -234,6 +234,14 @@ PARTITIONS_OWNED = _m(
     contract=False,
 )
 STATE_KEYS = _m("state_keys", "gauge", ("feed",), "Table keys held for an owned partition.", contract=False)
+STATE_UNREAD = _m(
+    "state_unread",
+    "gauge",
+    ("feed", "reason"),
+    "Table keys (unknown_key, newer_version) or totals series (unknown_series) of an owned partition "
+    "this worker skipped when read: written by another release. 0 after a clean upgrade.",
+    contract=False,
+)
 WORKER_INFO = _m(
     "worker_info",
     "gauge",
@@ -284,6 +292,7 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     CONSUMER_OFFSET,
     PARTITIONS_OWNED,
     STATE_KEYS,
+    STATE_UNREAD,
     WORKER_INFO,
     POLICY_INFO,
 )

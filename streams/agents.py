@@ -8,118 +8,30 @@ module moves bytes between Kafka, the Faust tables and the dead-letter topic.
 
 from __future__ import annotations
 
-import base64
 import logging
-import time
-import weakref
+import os
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final, NoReturn
 
 import faust
-import orjson
-from faust.streams import _current_event  # Faust routes a table write to the current event's partition
-from faust.types import TP
 
 from schemas.events import FEEDS, Feed
 from streams.broker import state_table
 from streams.codec import CODEC_NAME
-from streams.domain.dedupe import Markers
-from streams.domain.pipeline import (
-    DeadLetter,
-    Message,
-    Rules,
-    expired_keys,
-    oldest_marker_day,
-    process_batch,
-    prune_totals,
-    resume_offset,
-)
+from streams.dead_letter import dead_letter_record
+from streams.domain.pipeline import Message, process_batch
+from streams.domain.state import StateVersionError
 from streams.registry_ref import RegistryRef
 from streams.resume import GuardedConsumer
+from streams.runtime import Pipeline, TableStore, partition_context
 from streams.settings import Settings
+from streams.sweep import maybe_sweep
 
 logger = logging.getLogger(__name__)
-# How often a partition's expired state (old visits, requests, dedupe days) is swept.
-_SWEEP_SECONDS: Final = 60.0
-
-
-@dataclass
-class Pipeline:
-    """What the agents share with the collector and the web views."""
-
-    app: faust.App
-    settings: Settings
-    registry: RegistryRef
-    tables: dict[Feed, faust.types.TableT]
-    topics: dict[Feed, str]
-    last_sweep: dict[tuple[Feed, int], float] = field(default_factory=dict)
-    # The dedupe index of each partition, rebuilt from its table on first use after any
-    # rebalance (the table may then hold what another worker or the changelog put there).
-    markers: dict[tuple[Feed, int], Markers] = field(default_factory=dict)
-
-    def partition_markers(self, feed: Feed, partition: int) -> Markers:
-        found = self.markers.get((feed, partition))
-        if found is None:
-            found = Markers.load(TableStore(self.tables[feed]), partition)
-            self.markers[(feed, partition)] = found
-        return found
-
-    def forget_markers(self, *_: Any, **__: Any) -> None:
-        self.markers.clear()
-
-    def next_offset(self, feed: Feed, partition: int) -> int:
-        """The first offset of the source partition its state has not applied."""
-        return resume_offset(TableStore(self.tables[feed]), partition)
-
-    def resume_positions(self, feed: Feed) -> dict[TP, int]:
-        """Where each source partition of `feed` this worker actively owns resumes."""
-        topic = self.topics[feed]
-        actives = (tp for tp in self.app.assignor.assigned_actives() if tp.topic == topic)
-        return {TP(tp.topic, tp.partition): self.next_offset(feed, tp.partition) for tp in actives}
-
-    def rules(self, feed: Feed) -> Rules:
-        return Rules(
-            feed=feed,
-            registry=self.registry.current,
-            retention=self.settings.retention,
-            zone=self.settings.zone,
-        )
-
-
-class TableStore:
-    """The pipeline's StateStore over a Faust table, inside one event's partition context."""
-
-    def __init__(self, table: faust.types.TableT) -> None:
-        self._table = table
-
-    def get(self, key: str) -> Any | None:
-        return self._table.get(key)
-
-    def set(self, key: str, value: Any) -> None:
-        self._table[key] = value
-
-    def delete(self, key: str) -> None:
-        self._table.pop(key, None)
-
-    def items(self, prefix: str) -> list[tuple[str, Any]]:
-        return [(key, value) for key, value in self._table.items() if key.startswith(prefix)]
-
-
-@contextmanager
-def partition_context(event: faust.types.EventT) -> Iterator[None]:
-    """Make `event` the current event, so table reads and writes go to its partition.
-
-    Faust allows table writes only "inside stream iteration"; batches from take_events() are
-    outside it, so the batch's own event is set explicitly for the duration of its writes."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
+# The worker's exit status when it refuses state of a newer format (2 is a usage error).
+EXIT_REFUSED: Final = 3
 
 
 def build_pipeline(app: faust.App, settings: Settings, registry: RegistryRef) -> Pipeline:
@@ -140,10 +52,24 @@ def _resume_from_state(pipeline: Pipeline, feed: Feed) -> Callable[[], Awaitable
 
     async def resume_from_state() -> None:
         consumer = pipeline.app.consumer
+        try:
+            positions = pipeline.resume_positions(feed)  # reads each partition's feed-wide totals
+        except StateVersionError as exc:
+            refuse(exc)
         if isinstance(consumer, GuardedConsumer):
-            await consumer.resume_at(pipeline.resume_positions(feed))
+            await consumer.resume_at(positions)
 
     return resume_from_state
+
+
+def refuse(exc: StateVersionError) -> NoReturn:
+    """Stop at once with one line: state of a newer format must be neither read nor overwritten.
+
+    Not an exception for Faust to handle: it would restart the agent into the same refusal, with a
+    traceback each time. Stopping abruptly is what the state is built to survive (kill -9)."""
+    logger.critical("refusing the table state: %s", exc)
+    logging.shutdown()
+    os._exit(EXIT_REFUSED)
 
 
 def _state_table(app: faust.App, feed: Feed, partitions: int) -> faust.types.TableT:
@@ -164,7 +90,10 @@ def _register_agent(pipeline: Pipeline, feed: Feed, dead_letter_topic: faust.Top
         async for events in stream.take_events(  # type: ignore[attr-defined]
             settings.batch_size, within=settings.batch_seconds
         ):
-            await handle_batch(pipeline, feed, events, dead_letter_topic)
+            try:
+                await handle_batch(pipeline, feed, events, dead_letter_topic)
+            except StateVersionError as exc:
+                refuse(exc)
             yield None
 
     pipeline.app.agent(source, name=f"medalliance.{feed}-agent")(feed_agent)
@@ -190,7 +119,7 @@ async def handle_batch(
             except BaseException:
                 pipeline.markers.pop((feed, partition), None)  # it may hold ids the table never got
                 raise
-            _maybe_sweep(pipeline, feed, partition, table, rules, now)
+            maybe_sweep(pipeline, feed, partition, rules=rules, now=now)
         for letter in result.dead_letters:
             await dead_letter_topic.send(
                 key=letter.key,
@@ -204,42 +133,3 @@ async def handle_batch(
                 len(result.dead_letters),
                 ",".join(sorted({letter.rejection.reason for letter in result.dead_letters})),
             )
-
-
-def dead_letter_record(letter: DeadLetter, *, feed: Feed, topic: str, partition: int) -> bytes:
-    """The dead-letter value of EVENTS.md: reason, message, where it came from, and the original."""
-    record: dict[str, Any] = {
-        "reason": letter.rejection.reason,
-        "message": letter.rejection.message,
-        "feed": feed,
-        "topic": topic,
-        "partition": partition,
-        "offset": letter.offset,
-        "received_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-    }
-    try:
-        record["original"] = letter.raw.decode("utf-8")
-    except UnicodeDecodeError:
-        record["original_base64"] = base64.b64encode(letter.raw).decode("ascii")
-    return orjson.dumps(record)
-
-
-def _maybe_sweep(
-    pipeline: Pipeline, feed: Feed, partition: int, table: faust.types.TableT, rules: Rules, now: datetime
-) -> None:
-    """Drop state that left the retention horizon (inside the partition context: deletes are writes)."""
-    last = pipeline.last_sweep.get((feed, partition), 0.0)
-    if time.monotonic() - last < _SWEEP_SECONDS:
-        return
-    pipeline.last_sweep[(feed, partition)] = time.monotonic()
-    prefix_marker = f"|{partition}|"
-    items = [(key, value) for key, value in table.items() if key[1 : len(prefix_marker) + 1] == prefix_marker]
-    expired = list(expired_keys(items, rules, now))
-    for key in expired:
-        table.pop(key, None)
-    pipeline.partition_markers(feed, partition).forget_before(oldest_marker_day(rules, now))
-    for key, value in items:
-        if key[0] == "t" and value is not None and prune_totals(value, rules, now):
-            table[key] = value
-    if expired:
-        logger.info("swept feed=%s partition=%d expired_keys=%d", feed, partition, len(expired))

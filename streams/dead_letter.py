@@ -17,19 +17,39 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 
 from schemas.decode import UNKNOWN_FACILITY
+from schemas.events import Feed
 from schemas.registry import Registry
 from streams.broker import BrokerError, kafka_client_options
+from streams.domain.pipeline import DeadLetter as Letter
 from streams.settings import Settings
 
 logger = logging.getLogger(__name__)
 _POLL_MS: Final = 500
 _READ_TIMEOUT: Final = 30.0
+
+
+def dead_letter_record(letter: Letter, *, feed: Feed, topic: str, partition: int) -> bytes:
+    """The dead-letter value of EVENTS.md: reason, message, where it came from, and the original."""
+    record: dict[str, Any] = {
+        "reason": letter.rejection.reason,
+        "message": letter.rejection.message,
+        "feed": feed,
+        "topic": topic,
+        "partition": partition,
+        "offset": letter.offset,
+        "received_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    try:
+        record["original"] = letter.raw.decode("utf-8")
+    except UnicodeDecodeError:
+        record["original_base64"] = base64.b64encode(letter.raw).decode("ascii")
+    return orjson.dumps(record)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@
 
 Faust resumes an assigned source partition at the group's committed offset. Here that offset is
 only a hint: every partition's state records the last source offset it applied (the feed-wide
-totals' `o`, written last in each batch, streams.domain.pipeline), and a committed offset beyond
+totals' `offset`, written last in each batch, streams.domain.pipeline), and a committed offset beyond
 it means the state lacks messages the group counts as done. A worker therefore seeks each active
 source partition to its state's next offset once its tables are recovered, before Faust resumes
 the partition, and keeps it there when Faust then seeks to committed offsets. Processing is

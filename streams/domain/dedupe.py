@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from streams.domain.state import marker_key, marker_place, marker_prefix, new_marker_chunk, upgrade
+
 # Ids per chunk: small enough that rewriting the open chunk is cheap (≤ ~3 KB), large enough that
 # a day of a busy partition is a few thousand keys.
 CHUNK: Final = 128
@@ -41,20 +43,6 @@ class Items(Protocol):
 
 def id_hash(event_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(event_id.encode(), digest_size=8).digest(), "big")
-
-
-def marker_key(partition: int, day: int, chunk: int) -> str:
-    return f"d|{partition}|{day}|{chunk}"
-
-
-def marker_prefix(partition: int) -> str:
-    return f"d|{partition}|"
-
-
-def marker_day_of(key: str) -> int | None:
-    """The day of a marker key, None for other keys."""
-    parts = key.split("|")
-    return int(parts[2]) if parts[0] == "d" else None
 
 
 def _pack(markers: Iterable[tuple[int, int]]) -> str:
@@ -89,14 +77,15 @@ class Markers:
         for key, value in store.items(prefix):
             if value is None:
                 continue
-            _, _, day_text, chunk_text = key.split("|")
-            day, chunk = markers._day(int(day_text)), int(chunk_text)
+            day_number, chunk = marker_place(key)
+            day = markers._day(day_number)
+            ids = upgrade(key, value)["ids"]
             count = 0
-            for digest, offset in _unpack(value["m"]):
+            for digest, offset in _unpack(ids):
                 day.seen.setdefault(digest, offset)
                 count += 1
             if chunk >= day.open_chunk:  # the highest chunk of a day is the open one
-                day.open_chunk, day.open_packed, day.open_count = chunk, value["m"], count
+                day.open_chunk, day.open_packed, day.open_count = chunk, ids, count
         return markers
 
     def _day(self, day: int) -> _Day:
@@ -132,7 +121,8 @@ class Markers:
                 packed = _pack(taken)
                 day.open_packed = f"{day.open_packed},{packed}" if day.open_packed else packed
                 day.open_count += len(taken)
-                cache.put(marker_key(self.partition, day_number, day.open_chunk), {"m": day.open_packed})
+                key = marker_key(self.partition, day_number, day.open_chunk)
+                cache.put(key, new_marker_chunk(day.open_packed))
         self._new.clear()
 
     def forget_before(self, oldest_day: int) -> None:

@@ -1,33 +1,22 @@
 """Effects: the counter/histogram changes an event causes, applied to a partition's totals.
 
     >>> inc(EVENTS, "beds", "bed.admit")
-    ('inc', 'medalliance_events_total\\x1fbeds\\x1fbed.admit', 1.0)
+    ('inc', 'events\\x1fbeds\\x1fbed.admit', 1.0)
 
 An effect is a plain tuple so it can be stored in a table value (see pipeline: entity values
-remember the effects of offsets the totals may not have seen yet).
+remember the effects of offsets the totals may not have seen yet). It names its series by the
+state's stable id (streams.domain.state), never by the metric's exposition name.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from typing import Final, Literal
+from typing import Any, Literal
 
-from schemas.metrics import BY_NAME, MetricSpec
+from schemas.metrics import MetricSpec
+from streams.domain.state import SEP, observe_cell, series_key, spec_of
 
 Op = Literal["inc", "max", "obs"]
 Effect = tuple[str, str, float]
-SEP: Final = "\x1f"
-
-
-def series_key(spec: MetricSpec, *labels: str) -> str:
-    if len(labels) != len(spec.labels):
-        raise ValueError(f"{spec.name} takes labels {spec.labels}, got {labels}")
-    return SEP.join((spec.name, *labels))
-
-
-def split_key(key: str) -> tuple[MetricSpec, tuple[str, ...]]:
-    name, *labels = key.split(SEP)
-    return BY_NAME[name], tuple(labels)
 
 
 def inc(spec: MetricSpec, *labels: str, amount: float = 1.0) -> Effect:
@@ -43,21 +32,17 @@ def observe(spec: MetricSpec, *labels: str, value: float) -> Effect:
     return ("obs", series_key(spec, *labels), value)
 
 
-def apply_effects(counters: dict[str, object], effects: list[Effect]) -> None:
-    """Apply effects to a totals mapping in place: number per counter/gauge key; for a histogram
-    key, [bucket counts..., +Inf count, sum] with the catalog's buckets (non-cumulative)."""
+def apply_effects(counters: dict[str, Any], effects: list[Effect]) -> None:
+    """Apply effects to a totals mapping in place: a number per counter/gauge series; a
+    HistogramCell per histogram series, counted under the catalog's current buckets."""
     for op, key, value in effects:
         if op == "inc":
-            counters[key] = float(counters.get(key, 0.0)) + value  # type: ignore[arg-type]
+            counters[key] = float(counters.get(key, 0.0)) + value
         elif op == "max":
             current = counters.get(key)
-            if current is None or value > current:  # type: ignore[operator]
+            if current is None or value > current:
                 counters[key] = value
         else:
-            buckets = BY_NAME[key.split(SEP, 1)[0]].buckets
-            cells = counters.get(key)
-            if cells is None:
-                cells = [0] * (len(buckets) + 1) + [0.0]
-                counters[key] = cells
-            cells[bisect_left(buckets, value)] += 1  # type: ignore[index]
-            cells[-1] += value  # type: ignore[index]
+            spec = spec_of(key.split(SEP, 1)[0])
+            assert spec is not None, key  # observe() only builds keys of catalog series
+            counters[key] = observe_cell(counters.get(key), spec.buckets, value)

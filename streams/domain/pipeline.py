@@ -10,29 +10,25 @@ offset (a redelivery); decode it (a rejection is counted and dead-lettered); loo
 (a duplicate is counted, nothing else); apply it to its entity value; add its effects to the
 partition totals.
 
-Totals are split into TOTALS_BUCKETS values by facility (`t|<p>|<bucket>`, and `t|<p>|` for the
-feed-wide series): one value holding every counter of the partition would be rewritten whole on
-each batch, its changelog record growing with the registry (74 KB at 1,360 facilities), while a
-value per facility would cost a changelog record per facility touched, and a record costs far
-more than its bytes. A few buckets bound both.
+Keys and values are those of streams.domain.state. The totals (streams.domain.totals), the write
+order (streams.domain.writeback), the store (streams.domain.store) and retention
+(streams.domain.retention) each have their own module.
 
-Why it is safe without transactions: every value remembers the last offset `o` it applied, and
+Why it is safe without transactions: every value remembers the last offset (`offset`) it applied, and
 values are written entity/markers first, bucket totals next, the feed-wide totals last, all into
 the one changelog partition of the source partition. A crash loses a suffix of those writes; the
 redelivered messages then skip the values that already have them (the feed-wide totals' offset
 decides whether a message is seen again at all, each other totals value's offset whether it still
-needs an effect), and an entity value keeps the effects (`fx`) of offsets the feed-wide totals may
+needs an effect), and an entity value keeps the effects (`effects`) of offsets the feed-wide totals may
 not have seen, so every totals value gets each effect exactly once.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any, Final, Protocol
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from schemas.decode import Rejection, decode
@@ -51,7 +47,6 @@ from schemas.events import (
     VisitOutpatient,
 )
 from schemas.metrics import (
-    BY_NAME,
     ED_DEPARTURES,
     EVENT_DELAY,
     EVENTS,
@@ -63,38 +58,23 @@ from schemas.metrics import (
     VISITS,
 )
 from schemas.registry import Registry
-from streams.domain import beds, dedupe, requests, visits
+from streams.domain import beds, requests, visits
 from streams.domain.dedupe import Markers
-from streams.domain.effects import SEP, Effect, apply_effects, inc, observe
+from streams.domain.effects import Effect, high, inc, observe
+from streams.domain.state import (
+    EntityValue,
+    beds_key,
+    new_entity,
+    request_key,
+    totals_key,
+    visit_key,
+    visits_day_key,
+)
+from streams.domain.store import StateStore
+from streams.domain.totals import Totals
+from streams.domain.writeback import WriteBack
 
 DAY_SECONDS: Final = 86_400
-TOTALS_BUCKETS: Final = 8
-
-
-class StateStore(Protocol):
-    def get(self, key: str) -> Any | None: ...
-    def set(self, key: str, value: Any) -> None: ...
-    def delete(self, key: str) -> None: ...
-    def items(self, prefix: str) -> Iterable[tuple[str, Any]]: ...
-
-
-class DictStore:
-    """A StateStore over a plain dict (tests, reference runs)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    def get(self, key: str) -> Any | None:
-        return self.data.get(key)
-
-    def set(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    def delete(self, key: str) -> None:
-        self.data.pop(key, None)
-
-    def items(self, prefix: str) -> Iterable[tuple[str, Any]]:
-        return [(key, value) for key, value in self.data.items() if key.startswith(prefix)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,96 +114,6 @@ class BatchResult:
     skipped: int = 0
 
 
-class _WriteBack:
-    """Reads through to the store; writes once per key per batch: totals after everything else,
-    the feed-wide totals last."""
-
-    def __init__(self, store: StateStore, partition: int) -> None:
-        self._store = store
-        self._values: dict[str, Any] = {}
-        self._dirty: dict[str, None] = {}
-        self._feed_totals = totals_key(partition)  # also the prefix of every totals key
-
-    def get(self, key: str) -> Any | None:
-        if key not in self._values:
-            self._values[key] = self._store.get(key)
-        return self._values[key]
-
-    def put(self, key: str, value: Any) -> None:
-        self._values[key] = value
-        self._dirty[key] = None
-
-    def flush(self) -> None:
-        totals = [key for key in self._dirty if key.startswith(self._feed_totals)]
-        for key in self._dirty:
-            if not key.startswith(self._feed_totals):
-                self._store.set(key, self._values[key])
-        for key in sorted(totals, key=lambda key: key == self._feed_totals):
-            self._store.set(key, self._values[key])
-        self._dirty.clear()
-
-
-def totals_key(partition: int, bucket: str = "") -> str:
-    """A partition's totals value: one per facility bucket, and the feed-wide one (bucket "")."""
-    return f"t|{partition}|{bucket}"
-
-
-def new_totals() -> dict[str, Any]:
-    return {"o": -1, "c": {}}
-
-
-def resume_offset(store: StateStore, partition: int) -> int:
-    """The first source offset the partition's state has not applied: where reading resumes.
-
-    The feed-wide totals are written last in every batch and a crash loses a suffix of a batch's
-    writes, so everything before their offset is in the state, whatever else was lost."""
-    totals = store.get(totals_key(partition))
-    return 0 if totals is None else int(totals["o"]) + 1
-
-
-@lru_cache(maxsize=65_536)
-def _bucket_of_series(key: str) -> str:
-    """Which totals value keeps a series: its facility's bucket, "" for feed-wide series."""
-    name, *labels = key.split(SEP)
-    if name == "day":
-        facility = labels[0]
-    elif "facility" in BY_NAME[name].labels:
-        facility = labels[BY_NAME[name].labels.index("facility")]
-    else:
-        return ""
-    return str(zlib.crc32(facility.encode()) % TOTALS_BUCKETS)
-
-
-class _Totals:
-    """The partition's totals values touched by a batch, each applied at most once per offset."""
-
-    def __init__(self, cache: _WriteBack, partition: int) -> None:
-        self._cache = cache
-        self._partition = partition
-        self.feed = self._value("")[1]
-
-    def _value(self, bucket: str) -> tuple[str, dict[str, Any]]:
-        key = totals_key(self._partition, bucket)
-        value = self._cache.get(key)
-        if value is None:
-            value = new_totals()
-            self._cache.put(key, value)
-        return key, value
-
-    def apply(self, effects: list[Effect], offset: int) -> None:
-        by_bucket: dict[str, list[Effect]] = {}
-        for effect in effects:
-            by_bucket.setdefault(_bucket_of_series(effect[1]), []).append(effect)
-        by_bucket.setdefault("", [])  # the feed-wide offset moves with every message
-        for bucket, routed in by_bucket.items():
-            key, value = self._value(bucket)
-            if offset <= value["o"]:
-                continue  # written before a crash that lost the feed-wide totals
-            apply_effects(value["c"], routed)
-            value["o"] = offset
-            self._cache.put(key, value)
-
-
 def process_batch(
     store: StateStore,
     rules: Rules,
@@ -237,14 +127,14 @@ def process_batch(
 
     `markers` is the partition's dedupe index (`Markers.load(store, partition)`), kept by the
     caller between batches; it must be loaded again whenever the store changes behind it."""
-    cache = _WriteBack(store, partition)
-    totals = _Totals(cache, partition)
-    persisted_offset = totals.feed["o"]
+    cache = WriteBack(store, late_prefix=totals_key(partition), last_key=totals_key(partition))
+    totals = Totals(cache, partition)
+    persisted_offset = totals.feed["offset"]
     now_ts = now.timestamp()
     day = int(now_ts // DAY_SECONDS)
     result = BatchResult()
     for message in messages:
-        if message.offset <= totals.feed["o"]:
+        if message.offset <= totals.feed["offset"]:
             result.skipped += 1
             continue
         outcome = decode(
@@ -273,28 +163,28 @@ def _accepted_effects(event: Envelope, feed: Feed, now_ts: float) -> list[Effect
     return [
         inc(EVENTS, feed, event.type),  # type: ignore[attr-defined]
         inc(FACILITY_EVENTS, event.facility_id, feed),
-        ("max", f"{FEED_LAST_SEEN.name}\x1f{event.facility_id}\x1f{feed}", at),
+        high(FEED_LAST_SEEN, event.facility_id, feed, value=at),
         observe(EVENT_DELAY, feed, value=max(0.0, now_ts - at)),
     ]
 
 
 def _apply_to_entity(
-    cache: _WriteBack, rules: Rules, partition: int, event: Envelope, offset: int, persisted_offset: int
+    cache: WriteBack, rules: Rules, partition: int, event: Envelope, offset: int, persisted_offset: int
 ) -> list[Effect]:
     """Apply an event to its entity value at most once per offset; return its effects."""
     target = _entity_of(event, partition, rules, offset)
     if target is None:
         return _stateless_effects(event, rules)
     key, factory, apply = target
-    value = cache.get(key) or {"o": -1, "fx": {}, "s": factory()}
-    if offset <= value["o"]:
+    value: EntityValue = cache.get(key) or new_entity(factory())
+    if offset <= value["offset"]:
         # Applied before a crash that lost the totals write: replay the remembered effects.
-        return [tuple(effect) for effect in value["fx"].get(str(offset), [])]  # type: ignore[misc]
-    effects = apply(value["s"])
-    value["o"] = offset
-    value["fx"] = {o: fx for o, fx in value["fx"].items() if int(o) > persisted_offset}
+        return [tuple(effect) for effect in value["effects"].get(str(offset), [])]  # type: ignore[misc]
+    effects = apply(value["state"])
+    value["offset"] = offset
+    value["effects"] = {o: fx for o, fx in value["effects"].items() if int(o) > persisted_offset}
     if effects:
-        value["fx"][str(offset)] = effects
+        value["effects"][str(offset)] = effects
     cache.put(key, value)
     return effects
 
@@ -306,19 +196,19 @@ def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> En
     at = event.occurred_at.timestamp()
     if isinstance(event, BedEvent):
         return (
-            f"b|{partition}|{event.facility_id}",
+            beds_key(partition, event.facility_id),
             beds.new_facility_beds,
             lambda s: _apply_beds(s, event, offset),
         )
     if isinstance(event, EdArrival | EdTriage | EdDeparture):
         return (
-            f"e|{partition}|{event.facility_id}|{event.visit_id}",
+            visit_key(partition, event.facility_id, event.visit_id),
             visits.new_ed_visit,
             lambda s: _apply_ed(s, event, at, offset, rules.zone),
         )
     if isinstance(event, RequestEvent):
         return (
-            f"r|{partition}|{event.request_id}",
+            request_key(partition, event.request_id),
             requests.new_request,
             lambda s: _apply_request(s, event, at, offset),
         )
@@ -375,7 +265,8 @@ def _apply_request(state: dict[str, Any], event: Envelope, at: float, offset: in
         to_facility=submitted.to_facility_id if submitted else None,
     )
     return [
-        observe(REQUEST_STAGE_SECONDS, state["cat"], stage, value=seconds) for stage, seconds in observations
+        observe(REQUEST_STAGE_SECONDS, state["category"], stage, value=seconds)
+        for stage, seconds in observations
     ]
 
 
@@ -389,34 +280,3 @@ def _stateless_effects(event: Envelope, rules: Rules) -> list[Effect]:
 
 def _visit_counted(facility: str, kind: str, local_date: str) -> list[Effect]:
     return [inc(VISITS, facility, kind), ("inc", visits_day_key(facility, kind, local_date), 1.0)]
-
-
-def visits_day_key(facility: str, kind: str, local_date: str) -> str:
-    """Totals key of a facility's visits on a local date (the source of `visits_today`)."""
-    return f"day\x1f{facility}\x1f{kind}\x1f{local_date}"
-
-
-def oldest_marker_day(rules: Rules, now: datetime) -> int:
-    """The oldest day whose dedupe markers are still inside the horizon."""
-    return int(now.timestamp() // DAY_SECONDS) - rules.horizon_days
-
-
-def expired_keys(items: Iterable[tuple[str, Any]], rules: Rules, now: datetime) -> Iterator[str]:
-    """Keys of a partition that left the retention horizon: ED visits and requests whose last event
-    is older than retention, marker days beyond the horizon."""
-    cutoff = now.timestamp() - rules.retention.total_seconds()
-    oldest_day = oldest_marker_day(rules, now)
-    for key, value in items:
-        kind = key[0]
-        entity_expired = kind in ("e", "r") and value["s"]["last"] < cutoff
-        if entity_expired or (kind == "d" and (dedupe.marker_day_of(key) or 0) < oldest_day):
-            yield key
-
-
-def prune_totals(totals: dict[str, Any], rules: Rules, now: datetime) -> bool:
-    """Drop per-day visit counts older than yesterday (only today's are exported). True if changed."""
-    yesterday = (now.astimezone(rules.zone).date() - timedelta(days=1)).isoformat()
-    stale = [k for k in totals["c"] if k.startswith("day\x1f") and k.rsplit("\x1f", 1)[1] < yesterday]
-    for key in stale:
-        del totals["c"][key]
-    return bool(stale)

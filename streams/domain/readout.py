@@ -1,6 +1,6 @@
 """What one partition's state says now: metric samples and the open-request board (pure).
 
-    >>> samples = partition_samples(items, readout)        # [(spec, labels, value), ...]
+    >>> read = partition_samples(items, readout)   # read.samples: [(spec, labels, value), ...]
     >>> board = open_requests(items, readout, partition=3)
 
 Gauges that depend on the clock (today's visits, long ED stays, last-hour arrivals, due-soon and
@@ -32,7 +32,16 @@ from schemas.metrics import (
 )
 from schemas.registry import Registry
 from streams.domain import beds, requests, visits
-from streams.domain.effects import SEP, split_key
+from streams.domain.state import (
+    SEP,
+    VISITS_DAY,
+    Unreadable,
+    cell_counts,
+    facility_of_beds,
+    facility_of_visit,
+    readable,
+    spec_of,
+)
 
 Sample = tuple[MetricSpec, tuple[str, ...], Any]
 _HOUR: Final = 3600.0
@@ -48,39 +57,49 @@ class Readout:
     due_soon_fraction: float
 
 
-def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> list[Sample]:
+@dataclass(frozen=True, slots=True)
+class PartitionReadout:
+    samples: list[Sample]
+    unread: Counter[Unreadable]  # what was skipped, by why (state.readable)
+
+
+def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> PartitionReadout:
     """Every sample of one partition: totals (counters, histograms, last-seen, today's visits) and
-    gauges from entity values. Histogram values are ([non-cumulative bucket counts..., +Inf], sum)."""
+    gauges from entity values. Histogram values are ([non-cumulative bucket counts..., +Inf], sum).
+    Keys, series and formats this worker does not know are skipped and counted, never fatal."""
     now = readout.now.timestamp()
     today = readout.now.astimezone(readout.zone).date().isoformat()
     gauges: Counter[tuple[MetricSpec, tuple[str, ...]]] = Counter()
     samples: list[Sample] = []
-    for key, value in items:
-        kind = key[0]
-        if kind == "t":
-            samples.extend(_totals_samples(value["c"], today))
-        elif kind == "b":
-            samples.extend(_beds_samples(key.split("|", 2)[2], value["s"], readout.registry))
-        elif kind == "e":
-            _count_ed_visit(gauges, key.split("|", 3)[2], value["s"], now, readout.long_stay_seconds)
-        elif kind == "r":
-            _count_request(gauges, value["s"], now, readout)
+    unread: Counter[Unreadable] = Counter()
+    for key, kind, value in readable(items, unread):
+        if kind == "totals":
+            samples.extend(_totals_samples(value["counters"], today, unread))
+        elif kind == "beds":
+            samples.extend(_beds_samples(facility_of_beds(key), value["state"], readout.registry))
+        elif kind == "visit":
+            _count_ed_visit(gauges, facility_of_visit(key), value["state"], now, readout.long_stay_seconds)
+        elif kind == "request":
+            _count_request(gauges, value["state"], now, readout)
     samples.extend((spec, labels, float(count)) for (spec, labels), count in gauges.items())
-    return samples
+    return PartitionReadout(samples, unread)
 
 
-def _totals_samples(counters: dict[str, Any], today: str) -> Iterable[Sample]:
+def _totals_samples(counters: dict[str, Any], today: str, unread: Counter[Unreadable]) -> Iterable[Sample]:
     for key, value in counters.items():
-        if key.startswith("day" + SEP):
-            _, facility, kind, date = key.split(SEP)
+        series, *labels = key.split(SEP)
+        if series == VISITS_DAY:
+            facility, kind, date = labels
             if date == today:
                 yield VISITS_TODAY, (facility, kind), value
             continue
-        spec, labels = split_key(key)
-        if spec.type == "histogram":
-            yield spec, labels, (value[:-1], value[-1])
+        spec = spec_of(series)
+        if spec is None:
+            unread["unknown_series"] += 1
+        elif spec.type == "histogram":
+            yield spec, tuple(labels), cell_counts(value, spec.buckets)
         else:
-            yield spec, labels, value
+            yield spec, tuple(labels), value
 
 
 def _beds_samples(facility_id: str, state: dict[str, Any], registry: Registry) -> Iterable[Sample]:
@@ -100,7 +119,7 @@ def _count_ed_visit(
     now: float,
     long_stay_seconds: float,
 ) -> None:
-    arrival = visit["a"]
+    arrival = visit["arrival"]
     if arrival is None:
         return
     if now - _HOUR <= arrival[0] <= now:
@@ -116,9 +135,9 @@ def _count_request(
 ) -> None:
     if not requests.is_open(request):
         return
-    category, to_facility = request["cat"], request["to"]
+    category, to_facility = request["category"], request["to_facility"]
     stage = requests.furthest_stage(request)
-    gauges[(REQUESTS_OPEN, (category, stage, request["from"], to_facility))] += 1
+    gauges[(REQUESTS_OPEN, (category, stage, request["from_facility"], to_facility))] += 1
     for clock in STANDARD_STAGES:
         status = requests.clock_status(
             request,
@@ -145,11 +164,11 @@ def open_requests(
     """The open requests of a partition, for the board: no request_id, a display number instead."""
     now = readout.now.timestamp()
     board = []
-    for key, value in items:
-        request = value["s"] if key[0] == "r" else None
+    for key, kind, value in readable(items):
+        request = value["state"] if kind == "request" else None
         if request is None or not requests.is_open(request):
             continue
-        category = request["cat"]
+        category = request["category"]
         standards = {clock: readout.standards[(category, clock)] for clock in STANDARD_STAGES}
         statuses = {
             clock: requests.clock_status(
@@ -161,12 +180,12 @@ def open_requests(
             {
                 "display": display_number(key),
                 "category": category,
-                "from_facility": request["from"],
-                "to_facility": request["to"],
+                "from_facility": request["from_facility"],
+                "to_facility": request["to_facility"],
                 "stage": requests.furthest_stage(request),
-                "submitted_at": _iso(request["sub"][0]),
-                "stage_times": {stage: _iso(times[0]) for stage, times in request["st"].items()},
-                "elapsed_seconds": max(0.0, now - request["sub"][0]),
+                "submitted_at": _iso(request["submitted"][0]),
+                "stage_times": {stage: _iso(times[0]) for stage, times in request["stages"].items()},
+                "elapsed_seconds": max(0.0, now - request["submitted"][0]),
                 "standards": standards,
                 "due_soon": [clock for clock, status in statuses.items() if status == "due_soon"],
                 "overdue": [clock for clock, status in statuses.items() if status == "overdue"],

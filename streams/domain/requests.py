@@ -7,9 +7,10 @@
     ...                     category="stroke", from_facility="a", to_facility="b")
     [('accepted', 300.0)]
 
-A request value keeps `sub` ([at, seq] of the first submission), `cat`, `from`, `to` (fixed by the
-first submission) and `st` {stage: [at, seq]} (the first accepted event of each stage fixes its
-time). Observations (stage, seconds) are returned once both times of a pair are known.
+A request value (streams.domain.state.RequestState) keeps `submitted` ([at, seq] of the first
+submission), `category`, `from_facility`, `to_facility` (fixed by the first submission) and
+`stages` {stage: [at, seq]} (the first accepted event of each stage fixes its time).
+Observations (stage, seconds) are returned once both times of a pair are known.
 """
 
 from __future__ import annotations
@@ -25,7 +26,14 @@ _RANK: Final[dict[str, int]] = {stage: rank for rank, stage in enumerate(STAGES)
 
 
 def new_request() -> RequestState:
-    return {"sub": None, "cat": None, "from": None, "to": None, "st": {}, "last": 0.0}
+    return {
+        "submitted": None,
+        "category": None,
+        "from_facility": None,
+        "to_facility": None,
+        "stages": {},
+        "last": 0.0,
+    }
 
 
 def apply_request_event(
@@ -42,31 +50,33 @@ def apply_request_event(
     request["last"] = max(request["last"], at)
     stage = REQUEST_STAGE_OF_TYPE[event_type]
     if stage == "submitted":
-        if request["sub"] is not None:
+        if request["submitted"] is not None:
             return []
-        request.update(sub=[at, seq], cat=category, **{"from": from_facility, "to": to_facility})
-        return [(s, max(0.0, request["st"][s][0] - at)) for s in TIMED_STAGES if s in request["st"]]
-    if stage in request["st"]:
+        request.update(
+            submitted=[at, seq], category=category, from_facility=from_facility, to_facility=to_facility
+        )
+        return [(s, max(0.0, request["stages"][s][0] - at)) for s in TIMED_STAGES if s in request["stages"]]
+    if stage in request["stages"]:
         return []
-    request["st"][stage] = [at, seq]
-    if request["sub"] is None or stage not in TIMED_STAGES:
+    request["stages"][stage] = [at, seq]
+    if request["submitted"] is None or stage not in TIMED_STAGES:
         return []
-    return [(stage, max(0.0, at - request["sub"][0]))]
+    return [(stage, max(0.0, at - request["submitted"][0]))]
 
 
 def furthest_stage(request: RequestState) -> str:
     """The furthest of submitted → accepted → dispatched → arrived → completed reached."""
-    reached = [stage for stage in request["st"] if stage in _RANK]
+    reached = [stage for stage in request["stages"] if stage in _RANK]
     return max(reached, key=_RANK.__getitem__) if reached else "submitted"
 
 
 def is_counted(request: RequestState) -> bool:
     """A request counts in the metrics only once its submission is accepted."""
-    return request["sub"] is not None
+    return request["submitted"] is not None
 
 
 def is_open(request: RequestState) -> bool:
-    return is_counted(request) and not any(stage in request["st"] for stage in ENDINGS)
+    return is_counted(request) and not any(stage in request["stages"] for stage in ENDINGS)
 
 
 def has_reached(request: RequestState, stage: str) -> bool:
@@ -79,4 +89,6 @@ def clock_status(
     """'overdue', 'due_soon' or 'ok' for an open request against a stage's time standard."""
     if not is_open(request) or has_reached(request, stage):
         return "ok"
-    return clocks.clock_status(now - request["sub"][0], standard=standard, due_soon_share=due_soon_fraction)
+    return clocks.clock_status(
+        now - request["submitted"][0], standard=standard, due_soon_share=due_soon_fraction
+    )

@@ -7,8 +7,9 @@
     >>> in_ed(visit)
     False
 
-A visit value keeps `a` (arrival [at, seq]), `t` (latest triage [at, seq, level]), `d` (departure
-[at, seq, disposition]) and `last` (latest occurred_at, for retention). The first accepted arrival
+A visit value (streams.domain.state.VisitState) keeps `arrival` ([at, seq]), `triage` (the latest,
+[at, seq, level]), `departure` ([at, seq, disposition]) and `last` (latest occurred_at, for
+retention). The first accepted arrival
 counts the visit; the first accepted departure counts the disposition.
 """
 
@@ -22,7 +23,7 @@ UNTRIAGED: Final = "untriaged"
 
 
 def new_ed_visit() -> EdVisit:
-    return {"a": None, "t": None, "d": None, "last": 0.0}
+    return {"arrival": None, "triage": None, "departure": None, "last": 0.0}
 
 
 def apply_ed_event(
@@ -31,23 +32,23 @@ def apply_ed_event(
     """Apply an ed.* event; return the milestones it reached for the first time (what is counted)."""
     visit["last"] = max(visit["last"], at)
     if event_type == "ed.arrival":
-        if visit["a"] is None:
-            visit["a"] = [at, seq]
+        if visit["arrival"] is None:
+            visit["arrival"] = [at, seq]
             return ["arrival"]
     elif event_type == "ed.triage":
-        latest = visit["t"]
+        latest = visit["triage"]
         if latest is None or (at, seq) > (latest[0], latest[1]):
-            visit["t"] = [at, seq, int(detail)]
-    elif event_type == "ed.departure" and visit["d"] is None:
-        visit["d"] = [at, seq, str(detail)]
+            visit["triage"] = [at, seq, int(detail)]
+    elif event_type == "ed.departure" and visit["departure"] is None:
+        visit["departure"] = [at, seq, str(detail)]
         return ["departure"]
     return []
 
 
 def in_ed(visit: EdVisit) -> bool:
     """In the ED from the arrival until the departure, whatever order they arrived in."""
-    return visit["a"] is not None and visit["d"] is None
+    return visit["arrival"] is not None and visit["departure"] is None
 
 
 def triage_level(visit: EdVisit) -> str:
-    return str(visit["t"][2]) if visit["t"] is not None else UNTRIAGED
+    return str(visit["triage"][2]) if visit["triage"] is not None else UNTRIAGED

@@ -1,7 +1,9 @@
-"""The scrape-time collector: metrics read from the table state of the partitions this worker owns.
+"""The scrape-time collector: a snapshot of the partitions this worker owns, rendered by the page.
 
     >>> page = StateCollector(pipeline).exposition()     # the /metrics body
 
+The thin Faust side of /metrics: which partitions are owned and recovered, their table items,
+their next offsets and fetch high watermarks. streams.metrics.page turns that into text.
 Nothing is counted in prometheus_client objects: every scrape reads the Faust tables, so a
 partition's series move with the partition on a rebalance and are never exported twice. While the
 worker rebalances or recovers tables, sharded series are withheld (a gap, never a wrong number).
@@ -18,21 +20,10 @@ from typing import Any
 from faust.types import TP
 
 from schemas.events import FEEDS, Feed
-from schemas.metrics import (
-    CONSUMER_LAG,
-    CONSUMER_LAG_UNKNOWN,
-    CONSUMER_OFFSET,
-    ED_BEDS,
-    FACILITY_INFO,
-    FACILITY_OPEN,
-    PARTITIONS_OWNED,
-    POLICY_INFO,
-    STATE_KEYS,
-    WORKER_INFO,
-)
-from streams.agents import Pipeline
-from streams.domain.readout import Readout, partition_samples
-from streams.metrics.exposition import Exposition, sample_lines
+from streams.domain.readout import Readout
+from streams.domain.state import partition_of
+from streams.metrics.page import MetricsPage, PartitionState, Snapshot, WorkerFacts, readout_from
+from streams.runtime import Pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -47,77 +38,37 @@ def _version() -> str:
 class StateCollector:
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
-        self._version = _version()
-        # The registry's own series change only with the registry (and opening hours by the
-        # minute): formatted once and reused, they are a third of a province-scale scrape.
-        self._registry_block: tuple[object, list[str], list[str]] | None = None
-        self._open_block: tuple[object, str, list[str]] | None = None
+        settings = pipeline.settings
+        self._worker = WorkerFacts(
+            version=_version(),
+            store=settings.store,
+            broker="tansu" if settings.tansu else "kafka",
+            policy_hash=settings.policy.hash,
+        )
+        self._page = MetricsPage()
 
     def readout(self, now: datetime) -> Readout:
-        settings = self.pipeline.settings
-        policy = settings.policy
-        return Readout(
-            registry=self.pipeline.registry.current,
-            now=now,
-            zone=settings.zone,
-            long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
-            standards=policy.requests.standards(),
-            due_soon_fraction=policy.requests.due_soon_share,
-        )
+        return readout_from(self.pipeline.settings, self.pipeline.registry.current, now)
 
     def exposition(self) -> bytes:
         """The /metrics page: the registry's series and those of every partition this worker owns."""
-        page = Exposition()
-        now = datetime.now(UTC)
-        self._registry_metrics(page, now)
-        readout = self.readout(now)
+        return self._page.render(self.snapshot(datetime.now(UTC)))
+
+    def snapshot(self, now: datetime) -> Snapshot:
+        partitions: dict[Feed, list[PartitionState]] = {}
         for feed in FEEDS:
             owned = self.owned_partitions(feed)
-            page.add(PARTITIONS_OWNED, (feed,), float(len(owned)))
-            for partition, items in self.partition_items(feed, owned).items():
-                labels_tail = (str(partition),)
-                page.add(STATE_KEYS, (feed, *labels_tail), float(len(items)))
-                for spec, labels, value in partition_samples(items, readout):
-                    page.add(spec, (*labels, *labels_tail), value)
-            for partition in owned:  # an empty partition has no state but is owned all the same
-                self.partition_progress(page, feed, partition)
-        return page.render()
-
-    def partition_progress(self, page: Exposition, feed: Feed, partition: int) -> None:
-        """Where an owned partition stands: its next offset, and its lag or that the lag is unknown."""
-        labels = (feed, str(partition))
-        next_offset = self.pipeline.next_offset(feed, partition)
-        page.add(CONSUMER_OFFSET, labels, float(next_offset))
-        highwater = self.highwater(feed, partition)
-        page.add(CONSUMER_LAG_UNKNOWN, labels, 0.0 if highwater is not None else 1.0)
-        if highwater is not None:
-            page.add(CONSUMER_LAG, labels, float(max(0, highwater - next_offset)))
-
-    def _registry_metrics(self, page: Exposition, now: datetime) -> None:
-        settings = self.pipeline.settings
-        page.add(WORKER_INFO, (self._version, settings.store, "tansu" if settings.tansu else "kafka"), 1.0)
-        page.add(POLICY_INFO, (settings.policy.hash,), 1.0)
-        registry = self.pipeline.registry.current
-        if self._registry_block is None or self._registry_block[0] is not registry:
-            info: list[str] = []
-            ed_beds: list[str] = []
-            for facility in registry.facilities.values():
-                labels = (facility.id, facility.name, facility.name_en, facility.level, facility.township)
-                info += sample_lines(FACILITY_INFO, labels, 1.0)
-                ed_beds += sample_lines(ED_BEDS, (facility.id,), float(facility.ed_beds))
-            self._registry_block = (registry, info, ed_beds)
-        page.add_lines(FACILITY_INFO, self._registry_block[1])
-        page.add_lines(ED_BEDS, self._registry_block[2])
-        local = now.astimezone(settings.zone)
-        minute = local.strftime("%Y-%m-%dT%H:%M")
-        if self._open_block is None or self._open_block[:2] != (registry, minute):
-            lines: list[str] = []
-            for facility in registry.facilities.values():
-                hours = facility.opening_hours
-                is_open = hours is None or hours.is_open(local)
-                lines += sample_lines(FACILITY_OPEN, (facility.id,), 1.0 if is_open else 0.0)
-            self._open_block = (registry, minute, lines)
-        page.add_lines(FACILITY_OPEN, self._open_block[2])
+            items = self.partition_items(feed, owned)
+            partitions[feed] = [
+                PartitionState(
+                    partition=partition,
+                    items=items.get(partition, []),
+                    next_offset=self.pipeline.next_offset(feed, partition),
+                    highwater=self.highwater(feed, partition),
+                )
+                for partition in owned
+            ]
+        return Snapshot(worker=self._worker, readout=self.readout(now), partitions=partitions)
 
     def owned_partitions(self, feed: Feed) -> list[int]:
         """Source partitions this worker actively owns, with their tables fully recovered."""
@@ -131,7 +82,7 @@ class StateCollector:
         wanted = {str(partition) for partition in owned}
         grouped: dict[int, list[tuple[str, Any]]] = defaultdict(list)
         for key, value in self.pipeline.tables[feed].items():
-            partition = key.split("|", 2)[1]
+            partition = partition_of(key)  # "" for a key of no partition: nobody exports it
             if partition in wanted and value is not None:
                 grouped[int(partition)].append((key, value))
         return grouped

@@ -56,6 +56,8 @@ CENTERS: Final = Centers.model_validate(
              "target": 0.3, "when": {"diagnosis": ["stemi"], "arrival": ["ambulance_120", "transfer"]}},
         ],
         "due_soon_share": 0.8,
+        "compliance_window_days": 30,
+        "compliance_min_cases": 5,
     }
 )  # fmt: skip
 _ids = itertools.count()

@@ -7,7 +7,7 @@ import random
 import orjson
 
 from streams.domain.dedupe import CHUNK, Markers
-from streams.domain.pipeline import DictStore
+from streams.domain.store import DictStore
 
 DAY = 20_000
 HORIZON = 8
@@ -56,7 +56,7 @@ def test_index_matches_a_set_across_chunks_reloads_and_redeliveries() -> None:
         offset = batch[-1] + 1
     chunks = {key: value for key, value in store.data.items() if key.startswith("d|2|")}
     assert len(chunks) == -(-len(first_offset) // CHUNK)  # full chunks, then one open chunk
-    assert all(len(value["m"].split(",")) <= CHUNK for value in chunks.values())
+    assert all(len(value["ids"].split(",")) <= CHUNK for value in chunks.values())
 
 
 def test_only_the_open_chunk_is_rewritten() -> None:

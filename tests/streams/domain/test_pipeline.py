@@ -12,7 +12,9 @@ import pytest
 
 from schemas.registry import Registry
 from streams.domain.dedupe import Markers
-from streams.domain.pipeline import DictStore, Message, Rules, process_batch, resume_offset
+from streams.domain.pipeline import Message, Rules, process_batch
+from streams.domain.store import DictStore
+from streams.domain.totals import resume_offset
 from streams.settings import load_settings
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -92,8 +94,8 @@ def _counters(store: Any) -> dict[str, Any]:
     """Every counter of partition 0, whichever totals value keeps it (each series is in exactly one)."""
     merged: dict[str, Any] = {}
     for _, value in store.items("t|0|"):
-        assert not set(merged) & set(value["c"])
-        merged |= value["c"]
+        assert not set(merged) & set(value["counters"])
+        merged |= value["counters"]
     return merged
 
 
@@ -102,12 +104,12 @@ def test_duplicate_and_malformed_are_counted_once_each(rules: Rules) -> None:
     store = DictStore({})
     _run(store, rules, log, 0, 7)
     counters = _counters(store)
-    assert counters["medalliance_events_duplicate_total\x1fvisits"] == 1
-    assert counters["medalliance_events_rejected_total\x1fvisits\x1finvalid_json\x1funknown"] == 1
-    assert counters["medalliance_visits_total\x1fyx-ch-people\x1femergency"] == 20
-    assert counters["medalliance_visits_total\x1fyx-ch-people\x1foutpatient"] == 20
+    assert counters["duplicates\x1fvisits"] == 1
+    assert counters["rejected\x1fvisits\x1finvalid_json\x1funknown"] == 1
+    assert counters["visits\x1fyx-ch-people\x1femergency"] == 20
+    assert counters["visits\x1fyx-ch-people\x1foutpatient"] == 20
     departures = sum(1 for n in range(20) if n % 3)
-    assert counters["medalliance_ed_departures_total\x1fyx-ch-people\x1fdischarged"] == departures
+    assert counters["ed_departures\x1fyx-ch-people\x1fdischarged"] == departures
 
 
 def test_redelivering_everything_changes_nothing(rules: Rules) -> None:
