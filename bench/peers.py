@@ -27,6 +27,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from bench.workload import Record
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.domain.dedupe import Markers
 from streams.domain.pipeline import Message, Rules, process_batch
@@ -145,7 +146,13 @@ def domain_run(
         profiler.enable()
     for feed, items in batches.items():
         zone = ZoneInfo("Asia/Shanghai")
-        rules = Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone)  # type: ignore[arg-type]
+        rules = Rules(
+            feed=feed,
+            registry=registry,
+            retention=timedelta(days=7),
+            zone=zone,
+            centers=shipped_policy().centers,
+        )  # type: ignore[arg-type]
         markers: dict[int, Markers] = {}
         for partition, messages in items:
             index = markers.setdefault(partition, Markers(partition))
@@ -192,7 +199,13 @@ def write_amplification(
         store = BytesStore({})
         for feed, items in domain_batches(records, partitions, batch).items():
             zone = ZoneInfo("Asia/Shanghai")
-            rules = Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone)  # type: ignore[arg-type]
+            rules = Rules(
+                feed=feed,
+                registry=registry,
+                retention=timedelta(days=7),
+                zone=zone,
+                centers=shipped_policy().centers,
+            )  # type: ignore[arg-type]
             markers: dict[int, Markers] = {}
             for partition, messages in items:
                 index = markers.setdefault(partition, Markers(partition))

@@ -68,6 +68,7 @@ class Pipeline:
             registry=self.registry.current,
             retention=self.settings.retention,
             zone=self.settings.zone,
+            centers=self.settings.policy.centers,
         )
 
 

@@ -37,6 +37,7 @@ from schemas.events import (
     BedCensus,
     BedEvent,
     BedTransfer,
+    CaseEvent,
     EdArrival,
     EdDeparture,
     EdTriage,
@@ -47,6 +48,9 @@ from schemas.events import (
     VisitOutpatient,
 )
 from schemas.metrics import (
+    CASE_BYPASS,
+    CASE_INTERVAL_SECONDS,
+    CASE_INTERVALS_WITHIN,
     ED_DEPARTURES,
     EVENT_DELAY,
     EVENTS,
@@ -57,13 +61,15 @@ from schemas.metrics import (
     REQUEST_STAGE_SECONDS,
     VISITS,
 )
+from schemas.policy import Centers
 from schemas.registry import Registry
-from streams.domain import beds, requests, visits
+from streams.domain import beds, cases, requests, visits
 from streams.domain.dedupe import Markers
 from streams.domain.effects import Effect, high, inc, observe
 from streams.domain.state import (
     EntityValue,
     beds_key,
+    case_key,
     new_entity,
     request_key,
     totals_key,
@@ -86,12 +92,14 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What a batch needs beyond the messages: the feed, the registry and the clocks' bounds."""
+    """What a batch needs beyond the messages: the feed, the registry, the clocks' bounds and the
+    five centers' standards (the policy's)."""
 
     feed: Feed
     registry: Registry
     retention: timedelta
     zone: ZoneInfo
+    centers: Centers
 
     @property
     def horizon_days(self) -> int:
@@ -212,7 +220,30 @@ def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> En
             requests.new_request,
             lambda s: _apply_request(s, event, at, offset),
         )
+    if isinstance(event, CaseEvent):
+        return (
+            case_key(partition, event.case_id),
+            cases.new_case,
+            lambda s: _apply_case(s, event, offset, rules.centers),
+        )
     return None
+
+
+def _apply_case(state: dict[str, Any], event: CaseEvent, offset: int, centers: Centers) -> list[Effect]:
+    """Completed intervals and bypass outcomes, each once, labelled by the center whose door counts."""
+    changes = cases.apply_case_event(state, event, seq=offset, centers=centers)
+    category, center = state["cat"], state["door"]
+    effects: list[Effect] = []
+    for interval in changes.intervals:
+        effects.append(
+            observe(CASE_INTERVAL_SECONDS, category, interval.standard, center, value=interval.seconds)
+        )
+        if interval.within:
+            effects.append(inc(CASE_INTERVALS_WITHIN, category, interval.standard, center))
+    for outcome in changes.bypass:
+        bypassed = "true" if outcome.bypassed else "false"
+        effects.append(inc(CASE_BYPASS, category, outcome.standard, center, bypassed))
+    return effects
 
 
 def _apply_beds(state: dict[str, Any], event: Envelope, offset: int) -> list[Effect]:

@@ -21,6 +21,9 @@ from schemas.events import STANDARD_STAGES
 from schemas.metrics import (
     BEDS_OCCUPIED,
     BEDS_STAFFED,
+    CASE_CLOCKS_DUE_SOON,
+    CASE_CLOCKS_OVERDUE,
+    CASES_OPEN,
     ED_ARRIVALS_LAST_HOUR,
     ED_LONG_STAY,
     ED_PATIENTS,
@@ -30,8 +33,9 @@ from schemas.metrics import (
     VISITS_TODAY,
     MetricSpec,
 )
+from schemas.policy import Centers
 from schemas.registry import Registry
-from streams.domain import beds, requests, visits
+from streams.domain import beds, cases, requests, visits
 from streams.domain.state import (
     SEP,
     VISITS_DAY,
@@ -55,6 +59,7 @@ class Readout:
     long_stay_seconds: float
     standards: dict[tuple[str, str], float]  # (category, stage) -> seconds
     due_soon_fraction: float
+    centers: Centers
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,8 @@ def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> Par
             _count_ed_visit(gauges, facility_of_visit(key), value["state"], now, readout.long_stay_seconds)
         elif kind == "request":
             _count_request(gauges, value["state"], now, readout)
+        elif kind == "case":
+            _count_case(gauges, value["state"], now, readout.centers)
     samples.extend((spec, labels, float(count)) for (spec, labels), count in gauges.items())
     return PartitionReadout(samples, unread)
 
@@ -150,6 +157,22 @@ def _count_request(
             gauges[(REQUESTS_OVERDUE, (category, clock, to_facility))] += 1
         elif status == "due_soon":
             gauges[(REQUESTS_DUE_SOON, (category, clock, to_facility))] += 1
+
+
+_CASE_CLOCKS: Final = {"overdue": CASE_CLOCKS_OVERDUE, "due_soon": CASE_CLOCKS_DUE_SOON}
+
+
+def _count_case(
+    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], case: dict[str, Any], now: float, centers: Centers
+) -> None:
+    if not cases.is_open(case):
+        return
+    category, center = case["cat"], case["door"]
+    gauges[(CASES_OPEN, (category, center))] += 1
+    for clock in cases.running_clocks(case, centers, now=now):
+        spec = _CASE_CLOCKS.get(clock.status)
+        if spec is not None:
+            gauges[(spec, (category, clock.standard, center))] += 1
 
 
 def display_number(request_key: str) -> str:

@@ -20,12 +20,12 @@ def oldest_marker_day(rules: Rules, now: datetime) -> int:
 
 
 def expired_keys(items: Iterable[tuple[str, KeyKind, Any]], rules: Rules, now: datetime) -> Iterator[str]:
-    """Keys of a partition that left the retention horizon: ED visits and requests whose last event
+    """Keys of a partition that left the retention horizon: ED visits, requests and cases whose last event
     is older than retention, marker days beyond the horizon. `items` are state.readable's."""
     cutoff = now.timestamp() - rules.retention.total_seconds()
     oldest_day = oldest_marker_day(rules, now)
     for key, kind, value in items:
-        entity_expired = kind in ("visit", "request") and value["state"]["last"] < cutoff
+        entity_expired = kind in ("visit", "request", "case") and value["state"]["last"] < cutoff
         if entity_expired or (kind == "markers" and (marker_day_of(key) or 0) < oldest_day):
             yield key
 

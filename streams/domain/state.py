@@ -54,12 +54,13 @@ from schemas.metrics import (
 VERSION: Final = 1
 SEP: Final = "\x1f"  # between a series id and its label values (never in a label value)
 
-KeyKind = Literal["totals", "beds", "visit", "request", "markers"]
+KeyKind = Literal["totals", "beds", "visit", "request", "case", "markers"]
 _KIND_OF_TAG: Final[dict[str, KeyKind]] = {
     "t": "totals",
     "b": "beds",
     "e": "visit",
     "r": "request",
+    "k": "case",  # a clinical case of the five centers (streams.domain.cases; format 1 only)
     "d": "markers",
 }
 Unreadable = Literal["unknown_key", "unknown_series", "newer_version"]
@@ -101,7 +102,7 @@ class EntityValue(TypedDict):
     offset: int
     # Effects of offsets the feed-wide totals may not have seen yet: offset -> [[op, series, value]].
     effects: dict[str, list[Any]]
-    state: dict[str, Any]  # WardsState, VisitState or RequestState
+    state: dict[str, Any]  # WardsState, VisitState, RequestState or a case (streams.domain.cases)
 
 
 class MarkerChunk(TypedDict):
@@ -172,6 +173,10 @@ def facility_of_beds(key: str) -> str:
 
 def request_key(partition: int, request: str) -> str:
     return f"r|{partition}|{request}"
+
+
+def case_key(partition: int, case: str) -> str:
+    return f"k|{partition}|{case}"
 
 
 def marker_key(partition: int, day: int, chunk: int) -> str:

@@ -73,6 +73,7 @@ def readout_from(settings: Settings, registry: Registry, now: datetime) -> Reado
         long_stay_seconds=policy.emergency.long_stay_hours * 3600.0,
         standards=policy.requests.standards(),
         due_soon_fraction=policy.requests.due_soon_share,
+        centers=policy.centers,
     )
 
 

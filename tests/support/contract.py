@@ -65,6 +65,12 @@ STAGE_BUCKETS: Final = (
 )  # fmt: skip
 
 
+# Clinical-interval bucket bounds in seconds (minutes 5 ... 360): a product choice typed here too.
+CASE_BUCKETS: Final = tuple(
+    60.0 * minutes for minutes in (5, 10, 15, 20, 30, 45, 60, 75, 90, 105, 120, 180, 270, 360)
+)
+
+
 def bucket_label(bound: float | str) -> str:
     """One spelling of a bucket's `le` for both sides of a comparison ("60", "60.0" -> "60.0")."""
     value = float(bound)
@@ -204,11 +210,14 @@ _SUMMED: Final = (
     "ed_long_stay_patients", "ed_arrivals_last_hour", "ed_departures_total", "requests_open",
     "requests_due_soon", "requests_overdue", "events_total", "facility_events_total",
     "events_duplicate_total", "events_rejected_total",
+    "cases_open", "case_clocks_due_soon", "case_clocks_overdue", "case_intervals_within_total",
+    "case_bypass_total",
 )  # fmt: skip
 SERIES: Final = (
     *(Series(_P + name, "registry") for name in ("facility_info", "ed_beds")),
     *(Series(_P + name, "sum") for name in _SUMMED),
     Series(_P + "request_stage_seconds", "sum", histogram=True),
+    Series(_P + "case_interval_seconds", "sum", histogram=True),
     Series(_P + "feed_last_seen_timestamp_seconds", "max"),
     Series(_P + "event_delay_seconds", "count_only", histogram=True),
 )

@@ -45,7 +45,13 @@ def run_log(
     """Apply `log` to `stores` (new empty ones by default), each partition from its resume offset."""
     settings, out = load_settings(), dict(stores or {feed: DictStore({}) for feed in FEEDS})
     for feed, store in out.items():
-        rules = Rules(feed=feed, registry=registry, retention=settings.retention, zone=settings.zone)  # type: ignore[arg-type]
+        rules = Rules(
+            feed=feed,
+            registry=registry,
+            retention=settings.retention,
+            zone=settings.zone,
+            centers=settings.policy.centers,
+        )  # type: ignore[arg-type]
         for partition in range(partitions):
             mine = [m for m in log if m.feed == feed and partition_of_key(m.key, partitions) == partition]
             messages = [Message(n, m.value, m.key) for n, m in enumerate(mine)]

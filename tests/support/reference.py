@@ -113,6 +113,10 @@ def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
     _beds(out, accepted)
     _visits(out, accepted, now)
     _requests(out, accepted, now)
+    # The cases' module builds on this one's decoding (accepted_events): imported when used.
+    from tests.support.reference_cases import case_figures
+
+    out.update(case_figures(log, now=now).samples)
     return {key: float(value) for key, value in out.items() if value}
 
 

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tests.support.contract import CENTER_BYPASS, CENTER_DUE_SOON_FRACTION, CENTER_STANDARDS, CenterStandard
+from tests.support.contract import (
+    CASE_BUCKETS,
+    CENTER_BYPASS,
+    CENTER_DUE_SOON_FRACTION,
+    CENTER_STANDARDS,
+    CenterStandard,
+    bucket_label,
+)
 from tests.support.reference import Published, accepted_events
 from tests.support.reference_decode import parse_time
 
@@ -29,6 +36,8 @@ class CaseFigures:
     intervals: dict[str, list[tuple[float, bool]]] = field(default_factory=lambda: defaultdict(list))
     bypass: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     clocks: Counter[tuple[str, str]] = field(default_factory=Counter)  # (standard, status) -> open cases
+    # The same as metric samples, labelled by category, standard and the center whose door counts.
+    samples: Counter[tuple[str, frozenset[tuple[str, str]]]] = field(default_factory=Counter)
 
     def compliance(self, standard: str) -> float | None:
         done = self.intervals.get(standard, [])
@@ -91,19 +100,57 @@ def _judge(figures: CaseFigures, events: list[tuple[int, dict[str, Any]]], now: 
         "arrival": opened["arrival_mode"],
     }
     is_closed = any(e["type"] == "case.closed" for _, e in events)
+    center = opened["door_facility_id"]
+    out = figures.samples
+    if not is_closed:
+        out[("medalliance_cases_open", _labels(category=category, facility=center))] += 1
     for standard in CENTER_STANDARDS:
         if standard.category != category or not _counts(standard, facts):
             continue
         start, end = reached.get(standard.start), reached.get(standard.end)
         if start is not None and end is not None:
             seconds = max(0.0, _ts(end) - _ts(start))
-            figures.intervals[standard.id].append((seconds, seconds <= standard.minutes * 60))
+            within = seconds <= standard.minutes * 60
+            figures.intervals[standard.id].append((seconds, within))
+            _observe_interval(out, _labels(category=category, interval=standard.id, facility=center), seconds)
+            if within:
+                out[
+                    (
+                        "medalliance_case_intervals_within_total",
+                        _labels(category=category, interval=standard.id, facility=center),
+                    )
+                ] += 1
         elif start is not None and not is_closed:
-            figures.clocks[(standard.id, _status(now - _ts(start), standard.minutes * 60))] += 1
+            status = _status(now - _ts(start), standard.minutes * 60)
+            figures.clocks[(standard.id, status)] += 1
+            if status != "ok":
+                labels = _labels(category=category, interval=standard.id, facility=center)
+                out[(f"medalliance_case_clocks_{status}", labels)] += 1
     if is_closed:
         for rule, units in CENTER_BYPASS:
             if rule.category == category and _counts(rule, facts):
-                figures.bypass[rule.id].append(all(_latest_flag(events, unit) for unit in units))
+                went = all(_latest_flag(events, unit) for unit in units)
+                figures.bypass[rule.id].append(went)
+                labels = _labels(
+                    category=category, standard=rule.id, facility=center, bypassed="true" if went else "false"
+                )
+                out[("medalliance_case_bypass_total", labels)] += 1
+
+
+def _labels(**labels: str) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
+
+
+def _observe_interval(
+    out: Counter[tuple[str, frozenset[tuple[str, str]]]], labels: frozenset[tuple[str, str]], seconds: float
+) -> None:
+    """One observation of the interval histogram: count, sum and each cumulative bucket."""
+    name = "medalliance_case_interval_seconds"
+    out[(f"{name}_count", labels)] += 1
+    out[(f"{name}_sum", labels)] += seconds  # type: ignore[assignment]
+    for bound in (*CASE_BUCKETS, float("inf")):
+        if seconds <= bound:
+            out[(f"{name}_bucket", labels | {("le", bucket_label(bound))})] += 1
 
 
 def _counts(standard: CenterStandard, facts: dict[str, str | None]) -> bool:

@@ -51,7 +51,13 @@ def _visits_log() -> list[bytes]:
 @pytest.fixture
 def rules(registry: Registry) -> Rules:
     settings = load_settings()
-    return Rules(feed="visits", registry=registry, retention=settings.retention, zone=settings.zone)
+    return Rules(
+        feed="visits",
+        registry=registry,
+        retention=settings.retention,
+        zone=settings.zone,
+        centers=settings.policy.centers,
+    )
 
 
 class Changelog:

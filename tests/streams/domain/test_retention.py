@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.domain.pipeline import Rules
 from streams.domain.retention import expired_keys, prune_totals
@@ -16,7 +17,11 @@ DAY = 86_400
 
 def _rules(registry: Registry) -> Rules:
     return Rules(
-        feed="visits", registry=registry, retention=timedelta(days=2), zone=ZoneInfo("Asia/Shanghai")
+        feed="visits",
+        registry=registry,
+        retention=timedelta(days=2),
+        zone=ZoneInfo("Asia/Shanghai"),
+        centers=shipped_policy().centers,
     )
 
 

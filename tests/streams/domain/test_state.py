@@ -127,7 +127,13 @@ def test_a_newer_format_is_refused_in_one_line() -> None:
 
 def test_a_batch_meeting_a_newer_format_writes_nothing(registry: Registry) -> None:
     settings = load_settings()
-    rules = Rules(feed="visits", registry=registry, retention=settings.retention, zone=settings.zone)
+    rules = Rules(
+        feed="visits",
+        registry=registry,
+        retention=settings.retention,
+        zone=settings.zone,
+        centers=settings.policy.centers,
+    )
     newer = {"version": VERSION + 1, "offset": 3}
     store = DictStore({"t|0|": newer})
     with pytest.raises(StateVersionError):
