@@ -57,6 +57,10 @@ class ServiceProcess(ManagedProcess):
             return json.load(response)
 
 
+# At least the centers' compliance window (30 days) and a few days' slack, wherever we run Prometheus.
+RETENTION: Final = "35d"
+
+
 class PrometheusProcess(ServiceProcess):
     """Prometheus with `config_yaml` written to its work dir (rule paths relative to it or absolute)."""
 
@@ -71,6 +75,8 @@ class PrometheusProcess(ServiceProcess):
             PROMETHEUS_BINARY,
             f"--config.file={self.workdir / 'prometheus.yml'}",
             f"--storage.tsdb.path={self.workdir / 'data'}",
+            # The five centers' compliance is read over 30 days (schemas/policy.yaml): keep 35.
+            f"--storage.tsdb.retention.time={RETENTION}",
             f"--web.listen-address=127.0.0.1:{self.port}",
             "--web.enable-lifecycle",
             "--log.level=warn",

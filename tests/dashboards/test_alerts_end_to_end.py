@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,14 +23,24 @@ from typing import Any
 import pytest
 import yaml
 
-from dashboards.alerts import TEST, Receivers, alertmanager_yaml, prometheus_config
-from schemas.policy import shipped_policy
+from dashboards.alerts import (
+    ALERTS_FILE,
+    RECORDING_FILE,
+    TEST,
+    Receivers,
+    alerting_rules_yaml,
+    alertmanager_yaml,
+    prometheus_config,
+    recording_rules_yaml,
+)
+from schemas.policy import load_policy, shipped_policy
 from schemas.registry import Registry
 from streams.broker import ensure_topics, free_port
 from streams.prometheus import AlertmanagerProcess, PrometheusProcess
 from streams.settings import Settings
+from streams.simulate.wire import encode
 from streams.worker_process import WorkerProcess, settings_env
-from tests.support.stack import PROJECT_ROOT
+from tests.support.stack import PROJECT_ROOT, produce
 
 POLICY = shipped_policy()
 
@@ -213,5 +224,91 @@ def test_a_worker_on_another_policy_than_the_rules_raises_policy_mismatch(
                 'ALERTS{alertname="PolicyMismatch", alertstate="firing"}', timeout=30
             )
             assert firing and firing[0]["metric"]["policy_hash"] == exported[0]["metric"]["policy_hash"]
+    finally:
+        worker.stop()
+
+
+def _case_events(hospital: str, door: datetime) -> list[dict[str, Any]]:
+    """A STEMI brought by the 120 ambulance to `hospital` for primary PCI, no wire yet."""
+    case = f"case-{uuid.uuid4().hex[:12]}"
+
+    def event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {
+            "event_id": str(uuid.uuid4()),
+            "schema_version": 1,
+            "type": kind,
+            "facility_id": hospital,
+            "occurred_at": at.isoformat(),
+            "case_id": case,
+            **fields,
+        }
+
+    stemi = {"category": "chest_pain"}
+    return [
+        event("case.opened", door, arrival_mode="ambulance_120", door_facility_id=hospital, **stemi),
+        event("case.milestone", door, milestone="door", **stemi),
+        event(
+            "case.milestone", door + timedelta(seconds=2), milestone="diagnosis", diagnosis="stemi", **stemi
+        ),
+        event(
+            "case.milestone",
+            door + timedelta(seconds=4),
+            milestone="reperfusion_strategy",
+            strategy="primary_pci",
+            **stemi,
+        ),
+    ]
+
+
+def test_a_stemi_pages_at_its_due_soon_point_and_again_at_its_breach(
+    settings: Settings, registry: Registry, tmp_path: Path, hooks: Hooks
+) -> None:
+    # A site policy whose door-to-wire standard is 1 minute: its 80% point (48 s) and its breach
+    # (60 s) are 12 s apart, where the shipped 90 minutes would put 18 minutes between the pages.
+    # The rules are generated from the same file the worker reads, as `medalliance generate` does.
+    hospital = next(f.id for f in registry.facilities.values() if f.level == "county_hospital")
+    data = yaml.safe_load((PROJECT_ROOT / "schemas/policy.yaml").read_text(encoding="utf-8"))
+    for standard in data["centers"]["intervals"]:
+        if standard["id"] == "door_to_wire":
+            standard["minutes"] = 1
+    site = tmp_path / "site-policy.yaml"
+    site.write_text(yaml.safe_dump(data), encoding="utf-8")
+    policy = load_policy(site)
+    rules = tmp_path / "prom" / "rules"
+    rules.mkdir(parents=True)
+    (rules / RECORDING_FILE).write_text(recording_rules_yaml(TEST, policy), encoding="utf-8")
+    (rules / ALERTS_FILE).write_text(alerting_rules_yaml(TEST, policy), encoding="utf-8")
+    ensure_topics(settings)
+    worker = WorkerProcess(settings.model_copy(update={"policy_path": site}), tmp_path).start()
+    am_port = free_port()
+    config = prometheus_config(
+        TEST, workers=[f"127.0.0.1:{worker.web_port}"], alertmanagers=[f"127.0.0.1:{am_port}"]
+    )
+    receivers = Receivers.at(f"http://127.0.0.1:{hooks.server_address[1]}")
+    try:
+        with (
+            AlertmanagerProcess(alertmanager_yaml(TEST, policy, receivers), am_port, workdir=tmp_path / "am"),
+            PrometheusProcess(config, free_port(), workdir=tmp_path / "prom"),
+        ):
+            worker.wait_ready()
+            door = datetime.now(UTC) - timedelta(seconds=30)
+            produce(
+                settings,
+                (
+                    (settings.topic("requests"), e["case_id"].encode(), encode(e))
+                    for e in _case_events(hospital, door)
+                ),
+            )
+            page = {"facility": hospital, "interval": "door_to_wire", "severity": "page"}
+            due = hooks.wait(60, "/page", "firing", alertname="CaseClockDueSoon", **page)
+            assert due is not None, f"no due-soon page: {hooks.received}; {worker.log_tail()}"
+            overdue = hooks.wait(60, "/page", "firing", alertname="CaseClockOverdue", **page)
+            assert overdue is not None, f"no breach page: {hooks.received}"
+            # Each page comes at its own point of the clock, not before it: due soon first.
+            door_mono = time.monotonic() - (datetime.now(UTC) - door).total_seconds()
+            assert due - door_mono >= 48 and overdue - door_mono >= 60 and due < overdue
+            print(
+                f"door -> due-soon page {due - door_mono:.1f} s, -> breach page {overdue - door_mono:.1f} s"
+            )
     finally:
         worker.stop()

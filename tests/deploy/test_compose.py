@@ -226,3 +226,13 @@ def test_topics_command_creates_the_topics_for_real(services: dict[str, Any], br
             assert len(consumer.partitions_for_topic(name) or ()) == wanted, name
     finally:
         consumer.close()
+
+
+def test_prometheus_keeps_the_centers_thirty_days_and_more(services: dict[str, Any]) -> None:
+    # docs/centers.md: compliance over 30 days needs at least 35 days of samples.
+    flags = [
+        arg for arg in services["prometheus"]["command"] if arg.startswith("--storage.tsdb.retention.time=")
+    ]
+    assert len(flags) == 1
+    value = flags[0].split("=", 1)[1].split()[0]
+    assert value.endswith("d") and int(value[:-1]) >= 35
