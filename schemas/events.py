@@ -10,6 +10,7 @@ validation, so they can never reach a metric or a log line.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, Union
 
@@ -314,8 +315,19 @@ def types_of_feed(feed: Feed) -> tuple[str, ...]:
 
 def message_key(event: Envelope) -> str:
     """The Kafka message key of an event (EVENTS.md, Transport): request_id, case_id or facility_id."""
-    entity_id = getattr(event, "request_id", None) or getattr(event, "case_id", None)
-    return entity_id if entity_id is not None else event.facility_id
+    key = key_of(event.model_dump())
+    assert key is not None  # every envelope has a facility_id
+    return key
+
+
+def key_of(data: Mapping[str, Any]) -> str | None:
+    """The key of an event's JSON object: its request_id or case_id (every event of one request or
+    case on one partition), else its facility_id; None when none of them is a string."""
+    for field_name in ("request_id", "case_id", "facility_id"):
+        value = data.get(field_name)
+        if isinstance(value, str):
+            return value
+    return None
 
 
 def feed_of(event: Envelope) -> Feed:

@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError, RequestTimedOutError
 from aiokafka.helpers import create_ssl_context
 
-from schemas.events import Feed
+from schemas.events import Feed, key_of
 from streams.broker import BrokerError, ensure_topics, kafka_client_options
 from streams.settings import Settings
 from streams.simulate.wire import encode, route
@@ -76,8 +76,7 @@ def raw_message(settings: Settings, feed: Feed, value: bytes) -> Message:
     try:
         data = orjson.loads(value)
         if isinstance(data, dict):
-            candidate = data.get("request_id", data.get("facility_id"))
-            key = candidate if isinstance(candidate, str) else None
+            key = key_of(data)
     except orjson.JSONDecodeError:
         pass
     return settings.topic(feed), key.encode() if key is not None else None, value

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from schemas.events import TYPE_FEED, Feed
+from schemas.events import TYPE_FEED, Feed, key_of
 from streams.settings import Settings
 
 
@@ -34,8 +34,7 @@ def feed_of_event(event: dict[str, Any]) -> Feed:
 
 def message_key(event: dict[str, Any]) -> str:
     """request_id for request events, case_id for case events, facility_id otherwise."""
-    entity_id = event.get("request_id") or event.get("case_id")
-    return str(entity_id) if entity_id is not None else str(event["facility_id"])
+    return str(key_of(event))
 
 
 def route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.registry import Registry
 from streams.broker import free_port
 from streams.cli import main
-from streams.publish import publish_events
+from streams.publish import publish_events, raw_message
 from streams.settings import Settings, load_settings
 from streams.simulate import generate
 from tests.support.faults import malformed_messages
@@ -172,3 +173,18 @@ def test_settings_map_security_options() -> None:
         "sasl_plain_username": "u",
         "sasl_plain_password": "p",
     }
+
+
+@pytest.mark.parametrize(
+    ("fields", "key"),
+    [
+        ({"request_id": "req-1", "facility_id": "yx-ch-people"}, b"req-1"),
+        ({"case_id": "case-1", "facility_id": "yx-thc-zhigong"}, b"case-1"),  # every event of a case together
+        ({"facility_id": "yx-ch-people"}, b"yx-ch-people"),
+        ({"facility_id": 7}, None),
+    ],
+)
+def test_a_raw_message_is_keyed_like_a_valid_one(fields: dict[str, object], key: bytes | None) -> None:
+    settings = load_settings()
+    topic, got, _ = raw_message(settings, "requests", json.dumps(fields).encode())
+    assert (topic, got) == (settings.topic("requests"), key)
