@@ -1,4 +1,5 @@
-"""The worker's web endpoints on its Faust web server: /metrics, /api/requests/open, /health.
+"""The worker's web endpoints on its Faust web server: /metrics, /api/requests/open (with the five
+centers' open cases), /health.
 
 $ curl -s http://127.0.0.1:6066/metrics | grep medalliance_beds_occupied
 """
@@ -11,7 +12,7 @@ from typing import Any
 import faust
 from faust.web import Request, Response, View
 
-from streams.domain.readout import open_requests
+from streams.domain.readout import open_cases, open_requests
 from streams.metrics.collector import StateCollector
 
 _EXPOSITION_TYPE = "text/plain"
@@ -41,11 +42,15 @@ def open_requests_payload(collector: StateCollector) -> dict[str, Any]:
     readout = collector.readout(now)
     owned = collector.owned_partitions("requests")
     board: list[dict[str, Any]] = []
+    centers: list[dict[str, Any]] = []  # the five centers' cases ride on the requests feed
     for partition, items in collector.partition_items("requests", owned).items():
         board.extend(open_requests(items, readout, partition=partition))
+        centers.extend(open_cases(items, readout, partition=partition))
     board.sort(key=lambda entry: entry["submitted_at"])
+    centers.sort(key=lambda entry: entry["opened_at"])
     return {
         "generated_at": now.isoformat().replace("+00:00", "Z"),
         "partitions": owned,
         "requests": board,
+        "cases": centers,
     }

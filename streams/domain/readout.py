@@ -218,5 +218,38 @@ def open_requests(
     return sorted(board, key=lambda entry: entry["submitted_at"])
 
 
+def open_cases(items: Iterable[tuple[str, Any]], readout: Readout, *, partition: int) -> list[dict[str, Any]]:
+    """The open clinical cases of a partition, for the wall: a display number instead of the case_id,
+    and each running clock of a standard (elapsed against its minutes)."""
+    now = readout.now.timestamp()
+    minutes = {standard.id: standard.minutes for standard in readout.centers.intervals}
+    board = []
+    for key, kind, value in readable(items):
+        case = value["state"] if kind == "case" else None
+        if case is None or not cases.is_open(case):
+            continue
+        clocks = [
+            {
+                "interval": clock.standard,
+                "elapsed_seconds": clock.elapsed,
+                "standard_seconds": minutes[clock.standard] * 60.0,
+                "status": clock.status,
+            }
+            for clock in cases.running_clocks(case, readout.centers, now=now)
+        ]
+        board.append(
+            {
+                "display": display_number(key),
+                "category": case["cat"],
+                "center": case["door"],
+                "arrival_mode": case["arr"],
+                "opened_at": _iso(case["open"][0]),
+                "clocks": clocks,
+                "partition": partition,
+            }
+        )
+    return sorted(board, key=lambda entry: entry["opened_at"])
+
+
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

@@ -77,6 +77,42 @@ def board_rows(answers: Iterable[WorkerAnswer], *, due_soon_fraction: float) -> 
     return rows
 
 
+def _fraction(clock: dict[str, Any]) -> float:
+    return float(clock["elapsed_seconds"]) / float(clock["standard_seconds"])
+
+
+def case_rows(answers: Iterable[WorkerAnswer]) -> list[dict[str, Any]]:
+    """One row per open case of the five centers, with the clock closest to (or past) its standard;
+    most urgent first. The worker judged each clock already (due soon at the policy's share)."""
+    seen: set[tuple[Any, Any]] = set()
+    rows: list[dict[str, Any]] = []
+    for answer in answers:
+        for case in answer.cases:
+            key = (case.get("partition"), case.get("display"))
+            if key in seen:
+                continue
+            seen.add(key)
+            clocks = [c for c in case.get("clocks", []) if float(c.get("standard_seconds") or 0) > 0]
+            nearest = max(clocks, key=_fraction, default=None)
+            fraction = _fraction(nearest) if nearest else None
+            rows.append(
+                {
+                    "display": case.get("display", ""),
+                    "category": case.get("category"),
+                    "center": case.get("center"),
+                    "arrival_mode": case.get("arrival_mode"),
+                    "interval": nearest["interval"] if nearest else None,
+                    "elapsed_seconds": float(nearest["elapsed_seconds"]) if nearest else None,
+                    "standard_seconds": float(nearest["standard_seconds"]) if nearest else None,
+                    "fraction": fraction,
+                    "status": nearest["status"] if nearest else "ok",
+                    "partition": case.get("partition"),
+                }
+            )
+    rows.sort(key=lambda row: (_STATUS_RANK[row["status"]], -(row["fraction"] or 0.0)))
+    return rows
+
+
 def missing_partitions(answers: Iterable[WorkerAnswer], expected: int) -> list[int]:
     """Request partitions no answering worker reported (their requests are missing from the board)."""
     served = {p for answer in answers if answer.ok for p in answer.partitions}

@@ -156,3 +156,35 @@ def stale_feeds(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
         )
     items.sort(key=lambda item: (-(item["age_seconds"] or math.inf), item["facility"], item["feed"]))
     return {"items": items}
+
+
+def centers(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
+    """Per center and standard with completed intervals in the window: the share within standard,
+    the standard's target (None: tracked without one) and the breaches, worst share first."""
+    names = facility_names(vectors)
+    targets = {
+        (s["metric"].get("category", ""), s["metric"].get("interval", "")): float(s["value"][1])
+        for s in vectors["case_target"]
+    }
+    breaches = {_center_key(s): float(s["value"][1]) for s in vectors["case_breaches"]}
+    items = []
+    for sample in vectors["case_compliance"]:
+        category, interval, facility = _center_key(sample)
+        items.append(
+            {
+                "category": category,
+                "interval": interval,
+                "facility": facility,
+                "name": names.get(facility, {}).get("name", facility),
+                "compliance": float(sample["value"][1]),
+                "target": targets.get((category, interval)),
+                "breaches": breaches.get((category, interval, facility), 0.0),
+            }
+        )
+    items.sort(key=lambda item: (item["compliance"], item["facility"], item["interval"]))
+    return {"items": items}
+
+
+def _center_key(sample: Sample) -> tuple[str, str, str]:
+    labels = sample["metric"]
+    return labels.get("category", ""), labels.get("interval", ""), labels.get("facility", "")

@@ -28,7 +28,7 @@ from schemas.rules import POLICY_HASH_LABEL
 from streams.settings import Settings
 from streams.wall import facts
 from streams.wall.banners import Banner, Outages, outage_banners
-from streams.wall.board import board_rows, missing_partitions
+from streams.wall.board import board_rows, case_rows, missing_partitions
 from streams.wall.queries import WALL_QUERIES
 from streams.wall.sources import Sample, SourceError, WorkerAnswer, fetch_workers, query_all
 
@@ -45,9 +45,10 @@ _PROM_SECTIONS: Final[dict[str, tuple[tuple[str, ...], Callable[[Vectors, float,
     "request_clocks": (("requests",), facts.request_clocks),
     "escalation": (FEEDS, facts.escalation),
     "stale_feeds": (FEEDS, facts.stale_feeds),
+    "centers": (("requests",), facts.centers),
 }
 # Sections that are recording rules: unknown, not empty, while Prometheus has no rules loaded.
-_RULE_SECTIONS: Final = frozenset({"escalation", "stale_feeds"})
+_RULE_SECTIONS: Final = frozenset({"escalation", "stale_feeds", "centers"})
 
 
 def _short_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -72,7 +73,9 @@ class OverviewBuilder:
         self.prometheus_url = prometheus_url.rstrip("/")
         self.worker_urls = list(worker_urls)
         self.zone = ZoneInfo(settings.timezone)
-        self.sections: dict[str, Section] = {name: Section() for name in (*_PROM_SECTIONS, "requests")}
+        self.sections: dict[str, Section] = {
+            name: Section() for name in (*_PROM_SECTIONS, "requests", "cases")
+        }
         self.prometheus_last_ok: float | None = None
         self.worker_last_ok: dict[str, float] = {}
         self.names: dict[str, dict[str, str]] = {}
@@ -144,12 +147,22 @@ class OverviewBuilder:
                 self.worker_last_ok[answer.url] = now
             else:
                 outages.dead_workers.append((answer.url, answer.error or "error"))
-        section = self.sections["requests"]
+        section, centers = self.sections["requests"], self.sections["cases"]
         outages.missing_request_partitions = missing_partitions(answers, self.settings.partitions)
         if outages.missing_request_partitions:
             listed = ", ".join(map(str, outages.missing_request_partitions))
-            section.stale, section.reason = True, f"request partitions not served by any worker: {listed}"
+            for part in (section, centers):  # the cases ride on the requests feed's partitions
+                part.stale, part.reason = True, f"request partitions not served by any worker: {listed}"
             return
+        case_board = case_rows(answers)
+        for row in case_board:
+            row["center_name"] = self.names.get(row["center"], {}).get("name", row["center"])
+        centers.data, centers.updated_at, centers.stale, centers.reason = (
+            {"items": case_board},
+            now,
+            False,
+            None,
+        )
         rows = board_rows(answers, due_soon_fraction=self.settings.policy.requests.due_soon_share)
         for row in rows:
             row["from_name"] = self.names.get(row["from_facility"], {}).get("name", row["from_facility"])

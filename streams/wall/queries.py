@@ -31,6 +31,9 @@ from schemas.metrics import (
 from schemas.promql import registry_max, selector, sharded_max, sharded_sum
 from schemas.rules import (
     BED_RUNWAY_HOURS_COUNTY,
+    CASE_BREACHES_FACILITY,
+    CASE_COMPLIANCE_FACILITY,
+    CASE_COMPLIANCE_TARGET,
     ESCALATION_LEVEL_ALLIANCE,
     ESCALATION_LEVEL_FACILITY,
     FEED_STALE_SECONDS_FACILITY_FEED,
@@ -68,4 +71,8 @@ WALL_QUERIES: Final[dict[str, str]] = {
     "escalation_facility": ESCALATION_LEVEL_FACILITY,
     "escalation_alliance": ESCALATION_LEVEL_ALLIANCE,
     "bed_runway_hours": BED_RUNWAY_HOURS_COUNTY,
+    # The five centers over the policy's window (30 days): within standard, target, breaches.
+    "case_compliance": CASE_COMPLIANCE_FACILITY,
+    "case_target": CASE_COMPLIANCE_TARGET,
+    "case_breaches": CASE_BREACHES_FACILITY,
 }

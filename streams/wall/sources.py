@@ -36,6 +36,7 @@ class WorkerAnswer:
 
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)  # the five centers' open cases
     partitions: list[int] = field(default_factory=list)
     error: str | None = None
 
@@ -103,7 +104,13 @@ async def fetch_worker(session: aiohttp.ClientSession, url: str) -> WorkerAnswer
         logger.debug("worker unreadable url=%s error=%s", url, exc)
         return WorkerAnswer(url=url, error=str(exc))
     partitions = [int(p) for p in body.get("partitions", [])]
-    return WorkerAnswer(url=url, requests=list(body["requests"]), partitions=partitions)
+    cases = body.get("cases")
+    return WorkerAnswer(
+        url=url,
+        requests=list(body["requests"]),
+        cases=list(cases) if isinstance(cases, list) else [],
+        partitions=partitions,
+    )
 
 
 async def fetch_workers(session: aiohttp.ClientSession, urls: list[str]) -> list[WorkerAnswer]:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +39,7 @@ from streams.prometheus import AlertmanagerProcess, PrometheusProcess
 from streams.settings import Settings
 from streams.simulate.wire import encode
 from streams.worker_process import WorkerProcess, settings_env
+from tests.support.case_events import stemi_for_primary_pci
 from tests.support.stack import PROJECT_ROOT, produce
 
 POLICY = shipped_policy()
@@ -228,38 +228,6 @@ def test_a_worker_on_another_policy_than_the_rules_raises_policy_mismatch(
         worker.stop()
 
 
-def _case_events(hospital: str, door: datetime) -> list[dict[str, Any]]:
-    """A STEMI brought by the 120 ambulance to `hospital` for primary PCI, no wire yet."""
-    case = f"case-{uuid.uuid4().hex[:12]}"
-
-    def event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        return {
-            "event_id": str(uuid.uuid4()),
-            "schema_version": 1,
-            "type": kind,
-            "facility_id": hospital,
-            "occurred_at": at.isoformat(),
-            "case_id": case,
-            **fields,
-        }
-
-    stemi = {"category": "chest_pain"}
-    return [
-        event("case.opened", door, arrival_mode="ambulance_120", door_facility_id=hospital, **stemi),
-        event("case.milestone", door, milestone="door", **stemi),
-        event(
-            "case.milestone", door + timedelta(seconds=2), milestone="diagnosis", diagnosis="stemi", **stemi
-        ),
-        event(
-            "case.milestone",
-            door + timedelta(seconds=4),
-            milestone="reperfusion_strategy",
-            strategy="primary_pci",
-            **stemi,
-        ),
-    ]
-
-
 def test_a_stemi_pages_at_its_due_soon_point_and_again_at_its_breach(
     settings: Settings, registry: Registry, tmp_path: Path, hooks: Hooks
 ) -> None:
@@ -296,7 +264,7 @@ def test_a_stemi_pages_at_its_due_soon_point_and_again_at_its_breach(
                 settings,
                 (
                     (settings.topic("requests"), e["case_id"].encode(), encode(e))
-                    for e in _case_events(hospital, door)
+                    for e in stemi_for_primary_pci(hospital, door)
                 ),
             )
             page = {"facility": hospital, "interval": "door_to_wire", "severity": "page"}

@@ -17,6 +17,16 @@ const CATEGORY = {
   critical_maternal: ["危重孕产妇", "Critical maternal"], critical_neonatal: ["危重新生儿", "Critical neonatal"],
 };
 const CLOCK = { accepted: ["接收限", "accept"], arrived: ["到达限", "arrive"] };
+// The five centers' standards (schemas/policy.yaml ids): words only; the minutes come from the server.
+const INTERVAL = {
+  fmc_to_ecg: ["首次医疗接触→心电图", "FMC → ECG"], ecg_to_diagnosis: ["心电图→确诊", "ECG → diagnosis"],
+  door_to_wire: ["入门→导丝", "door → wire"], cath_lab_activation: ["导管室激活", "cath lab"],
+  fmc_to_wire_transfer: ["首次医疗接触→导丝", "FMC → wire"], door_in_door_out: ["入门→出门", "DIDO"],
+  door_to_needle_stemi: ["入门→溶栓", "door → needle"], onset_to_needle: ["发病→溶栓", "onset → needle"],
+  door_to_needle: ["入门→溶栓", "door → needle"], door_to_needle_45: ["入门→溶栓 45", "door → needle 45"],
+  door_to_puncture: ["入门→穿刺", "door → puncture"], decision_to_delivery: ["决定→分娩", "decision → delivery"],
+  trauma_door_to_ct: ["入门→CT", "door → CT"], neonatal_door_to_nicu: ["入门→NICU", "door → NICU"],
+};
 const FEED = { beds: ["床位", "beds"], visits: ["门急诊", "visits"], requests: ["申请", "requests"] };
 const LEVEL_WORDS = { 1: "OPEL 1", 2: "OPEL 2", 3: "OPEL 3", 4: "OPEL 4" };
 
@@ -198,6 +208,55 @@ function renderRequests(d) {
   fitList(list, (n) => `另有 ${n} 条 · ${n} more`);
 }
 
+function caseRow(row) {
+  const li = make("li", `req case ${row.status}`);
+  Object.assign(li.dataset, {
+    display: row.display, status: row.status, category: row.category, center: row.center,
+    interval: row.interval || "", elapsed: row.elapsed_seconds === null ? "" : String(row.elapsed_seconds),
+  });
+  const [zh, en] = CATEGORY[row.category] || [row.category, row.category];
+  li.append(bilingual("span", "cat", zh, en));
+  const who = make("span", "route");
+  const center = make("span", "from");
+  center.append(make("span", "no", row.display), row.center_name);
+  const [izh, ien] = row.interval ? INTERVAL[row.interval] || [row.interval, row.interval] : ["待下一节点", "no clock running"];
+  who.append(center, bilingual("span", "to", izh, ien));
+  li.append(who);
+  li.append(make("span", "elapsed", row.elapsed_seconds === null ? "—" : elapsedText(row.elapsed_seconds)));
+  if (row.standard_seconds !== null) {
+    const minutes = Math.round(row.standard_seconds / 60);
+    li.append(bilingual("span", "std", `标准 ${minutes} 分`, `≤ ${minutes} min`));
+  }
+  return li;
+}
+
+function renderCases(d) {
+  const list = document.getElementById("case-board");
+  setK("cases.count", d.items.length, fmtInt(d.items.length));
+  if (d.items.length === 0) {
+    list.replaceChildren(bilingual("li", "empty", "当前无进行中病例", "No open cases"));
+    return;
+  }
+  list.replaceChildren(...d.items.map(caseRow));
+  fitList(list, (n) => `另有 ${n} 例 · ${n} more`);
+}
+
+function renderCenters(d) {
+  // The window's compliance (30 days shipped) of each center's standards, worst first.
+  const line = document.getElementById("center-compliance");
+  const parts = d.items.slice(0, 3).map((item) => {
+    const [izh] = INTERVAL[item.interval] || [item.interval];
+    const below = isNum(item.target) && item.compliance < item.target;
+    const span = make("span", below ? "red" : "ok", `${item.name} ${izh} ${fmtPct(item.compliance)}`);
+    span.dataset.k = `centers.${item.facility}.${item.interval}.compliance`;
+    span.dataset.v = String(item.compliance);
+    if (isNum(item.target)) span.append(` / ${fmtPct(item.target)}`);
+    if (item.breaches > 0) span.append(` · 超时 ${fmtInt(item.breaches)}`);
+    return span;
+  });
+  line.replaceChildren(...(parts.length ? parts : [bilingual("span", "empty", "30 天内无完成病例", "No completed cases in 30 days")]));
+}
+
 function renderClocks(d) {
   for (const kind of ["overdue", "due_soon"]) {
     for (const stage of ["accepted", "arrived"]) setK(`request_clocks.${kind}.${stage}`, d[kind][stage], fmtInt(d[kind][stage]));
@@ -234,10 +293,14 @@ function renderEscalation(d) {
 const RENDERERS = {
   county: renderCounty, visits_today: renderVisits, ed: renderEd, facilities: renderFacilities,
   requests: renderRequests, request_clocks: renderClocks, stale_feeds: renderStaleFeeds, escalation: renderEscalation,
+  cases: renderCases, centers: renderCenters,
 };
 
 function render(doc) {
   bands = doc.thresholds.occupancy;
+  const marks = bands.map((b) => Math.round(b * 100)).join("/");
+  const legend = document.getElementById("scale-legend");
+  legend.replaceChildren(`白线 ${marks}%；L1–L4 升级级别 `, make("span", "en", `Lines ${marks} %; L1–L4 escalation`));
   document.getElementById("data-time").textContent = hhmmss(doc.generated_at);
   renderBanners(doc.banners);
   for (const [name, section] of Object.entries(doc.sections)) {

@@ -42,6 +42,7 @@ from streams.settings import Settings
 from streams.simulate import generate
 from streams.worker_process import WorkerProcess, settings_env
 from tests.conftest import broker_settings
+from tests.support.case_events import stemi_for_primary_pci
 from tests.support.stack import PROJECT_ROOT
 
 POLICY = shipped_policy()
@@ -52,6 +53,10 @@ SIMULATED: Final = timedelta(minutes=20)
 SEED: Final = 11
 
 
+CASE_CENTER = "yx-ch-people"
+CASE_DOOR_AGO = timedelta(minutes=80)
+
+
 def simulated_events(registry: Registry, now: datetime) -> list[dict[str, Any]]:
     """Twenty minutes of the alliance up to `now`, with SILENT_FACILITY quiet for the last minutes."""
     events = generate(
@@ -59,13 +64,15 @@ def simulated_events(registry: Registry, now: datetime) -> list[dict[str, Any]]:
         scenario="overdue-request", scenario_at=timedelta(minutes=1),
     )  # fmt: skip
     cutoff = now - SILENT_FOR
-    return [
+    kept = [
         event
         for event in events
         if not (
             event["facility_id"] == SILENT_FACILITY and datetime.fromisoformat(event["occurred_at"]) > cutoff
         )
     ]
+    # One STEMI whose door-to-wire clock (90 min) has run 80 min: amber on the five centers' board.
+    return kept + stemi_for_primary_pci(CASE_CENTER, now - CASE_DOOR_AGO)
 
 
 def last_seen_by_feed(events: Iterable[dict[str, Any]]) -> dict[tuple[str, str], datetime]:

@@ -27,7 +27,7 @@ import pytest
 from schemas.registry import Registry
 from streams.broker import Broker
 from tests.streams.wall.browser import Chromium, Page, chromium_binary
-from tests.streams.wall.stack import SILENT_FACILITY, WallStack, last_seen_by_feed
+from tests.streams.wall.stack import CASE_CENTER, SILENT_FACILITY, WallStack, last_seen_by_feed
 from tests.support.stack import PROJECT_ROOT
 
 pytestmark = [
@@ -51,6 +51,7 @@ DOM_SNAPSHOT = """(() => {
     occupied: li.querySelector('.beds').dataset.occupied,
     staffed: li.querySelector('.beds').dataset.staffed}));
   const requests = [...document.querySelectorAll('#request-board .req')].map((li) => ({...li.dataset}));
+  const cases = [...document.querySelectorAll('#case-board .req')].map((li) => ({...li.dataset}));
   const more = document.querySelector('#request-board .more');
   const staleFeeds = [...document.querySelectorAll('#stale-feeds li[data-facility]')]
     .map((li) => li.dataset.facility + '/' + li.dataset.feed);
@@ -61,7 +62,8 @@ DOM_SNAPSHOT = """(() => {
       color: getComputedStyle(n.querySelector('.num, .big') || n).color};
   }
   const banners = [...document.querySelectorAll('.banner')].map((b) => b.className + ' | ' + b.textContent);
-  return {k, bars, requests, hidden: more ? Number(more.dataset.hidden) : 0, staleFeeds, sections, banners,
+  return {k, bars, requests, cases, hidden: more ? Number(more.dataset.hidden) : 0, staleFeeds, sections,
+          banners,
           state: document.body.dataset.state, updates: Number(document.body.dataset.updates || 0)};
 })()"""
 
@@ -171,6 +173,12 @@ def worker_requests(stack: WallStack) -> list[dict[str, Any]]:
         return requests
 
 
+def worker_cases(stack: WallStack) -> list[dict[str, Any]]:
+    with urlopen(stack.worker.url + "/api/requests/open", timeout=10) as response:
+        cases: list[dict[str, Any]] = json.load(response)["cases"]
+        return cases
+
+
 def request_status(request: dict[str, Any]) -> str:
     """The board colour from the request API's own fields: amber at 80 % of the clock, red at 100 %."""
     clock = {"submitted": "accepted", "accepted": "arrived", "dispatched": "arrived"}.get(request["stage"])
@@ -264,6 +272,18 @@ def test_wall_shows_the_numbers_prometheus_has(stack: WallStack, registry: Regis
                 assert row["status"] == request_status(by_display[row["display"]]), row
                 assert row["stage"] == by_display[row["display"]]["stage"]
             assert any(row["status"] == "overdue" for row in dom["requests"])
+
+            # The five centers: every open case of the worker is on the board; the hand-made STEMI's
+            # door-to-wire clock has run 80 of its 90 minutes: amber (due soon from 72).
+            cases = await asyncio.to_thread(worker_cases, stack)
+            assert dom["k"]["cases.count"]["v"] == str(len(cases))
+            stemi = [
+                row
+                for row in dom["cases"]
+                if row["interval"] == "door_to_wire" and row["center"] == CASE_CENTER
+            ]
+            assert stemi and stemi[0]["status"] == "due_soon", dom["cases"]
+            assert 79 * 60 <= float(stemi[0]["elapsed"]) <= 82 * 60
 
             layout = await page.evaluate(LAYOUT)
             timing = await page.evaluate(TIMING)
