@@ -17,6 +17,7 @@ from grafana_foundation_sdk.cog.builder import Builder
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.boards import labels
+from dashboards.boards.centers import center_panels
 from dashboards.boards.layout import (
     COUNT_ALARM_STEPS,
     COUNT_WARN_STEPS,
@@ -203,6 +204,7 @@ def requests(uid: str, policy: Policy) -> Dashboard:
         waiting_table(),
         waiting_by_category(),
         *trends(),
+        *center_panels(policy),
     ]:
         board = board.with_panel(panel)
     return board
