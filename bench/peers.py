@@ -42,6 +42,13 @@ class StageError(RuntimeError):
     """A stage failed or overran its time limit; the message is one line."""
 
 
+def _rules(feed: str, registry: Registry) -> Rules:
+    """The pipeline's rules as the worker builds them, for the shipped policy."""
+    zone = ZoneInfo("Asia/Shanghai")
+    centers = shipped_policy().centers
+    return Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone, centers=centers)  # type: ignore[arg-type]
+
+
 async def raw_consumer(
     bootstrap: str, topics: Sequence[str], *, group: str, expected: int, timeout: float
 ) -> dict[str, Any]:
@@ -145,14 +152,7 @@ def domain_run(
     if profiler:
         profiler.enable()
     for feed, items in batches.items():
-        zone = ZoneInfo("Asia/Shanghai")
-        rules = Rules(
-            feed=feed,
-            registry=registry,
-            retention=timedelta(days=7),
-            zone=zone,
-            centers=shipped_policy().centers,
-        )  # type: ignore[arg-type]
+        rules = _rules(feed, registry)
         markers: dict[int, Markers] = {}
         for partition, messages in items:
             index = markers.setdefault(partition, Markers(partition))
@@ -198,14 +198,7 @@ def write_amplification(
     for batch in batches:
         store = BytesStore({})
         for feed, items in domain_batches(records, partitions, batch).items():
-            zone = ZoneInfo("Asia/Shanghai")
-            rules = Rules(
-                feed=feed,
-                registry=registry,
-                retention=timedelta(days=7),
-                zone=zone,
-                centers=shipped_policy().centers,
-            )  # type: ignore[arg-type]
+            rules = _rules(feed, registry)
             markers: dict[int, Markers] = {}
             for partition, messages in items:
                 index = markers.setdefault(partition, Markers(partition))

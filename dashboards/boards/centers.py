@@ -95,5 +95,30 @@ def compliance(policy: Policy) -> Builder[dm.Panel]:
     )
 
 
+def bypass(policy: Policy) -> Builder[dm.Panel]:
+    days = policy.centers.compliance_window_days
+    per_center = f"(0 * {n.CASE_BYPASS_SHARE_FACILITY} + 1)"
+    target = f"{n.CASE_BYPASS_TARGET} * on (category, standard) group_right () {per_center}"
+    columns = {"name": "机构 center", "standard": "指标 standard", "Value #A": SHARE, "Value #B": TARGET}
+    hidden = ("Time", "facility", "name_en", "level", "township", "job", "category")
+    return (
+        table_panel(
+            Title(f"{days}天绕行比例", f"Bypass shares, {days} days"),
+            [
+                query(named(n.CASE_BYPASS_SHARE_FACILITY), "A", table_format=True),
+                query(target, "B", table_format=True),
+            ],
+            transformations=merge_and_organize(columns, hidden),
+            description="Primary-PCI STEMI brought by ambulance or transferred that went past the ED and "
+            "the CCU to the cath lab, and self-presenting ones past the CCU, against the certification's "
+            "targets.",
+        )
+        .override_by_name(SHARE, [dm.DynamicConfigValue(id_val="unit", value="percentunit")])
+        .override_by_name(TARGET, [dm.DynamicConfigValue(id_val="unit", value="percentunit")])
+        .span(24)
+        .height(6)
+    )
+
+
 def center_panels(policy: Policy) -> list[Builder[dm.Panel]]:
-    return [clocks_late(), compliance(policy)]
+    return [clocks_late(), compliance(policy), bypass(policy)]

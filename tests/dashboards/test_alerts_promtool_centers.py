@@ -6,11 +6,13 @@ Inputs are what a worker would export; expected counts, shares and times are wor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from schemas import metrics as c
 from schemas.registry import Registry
 from tests.dashboards.alert_series import boundary, expected_alert, info, names, run_promtool, series
+from tests.support.stack import PROJECT_ROOT
 
 HOSPITAL = "yx-ch-people"
 D2W = {"category": "chest_pain", "interval": "door_to_wire", "facility": HOSPITAL}
@@ -77,6 +79,26 @@ def test_compliance_below_target_opens_a_ticket_after_six_hours(tmp_path: Path, 
         tests,
         groups={"medalliance.centers", "medalliance.centers.window", "medalliance.alerts"},
     )
+    # The dashboard's table reads the same share, with the door-to-wire target (75%) beside it.
+    board = json.loads(
+        (PROJECT_ROOT / "dashboards/generated/medalliance-high-risk-requests.json").read_text()
+    )
+    table = next(p for p in board["panels"] if p["title"].startswith("30天达标率"))
+    exprs = {t["refId"]: t["expr"] for t in table["targets"]}
+    labels = _series(D2W)
+    cases = [
+        {"expr": f"sum by (category, interval, facility) ({exprs['A']})", "eval_time": "30m",
+         "exp_samples": [{"labels": labels, "value": 5 / 8}]},
+        {"expr": exprs["B"], "eval_time": "30m", "exp_samples": [{"labels": labels, "value": 0.75}]},
+        {"expr": f"sum by (category, interval, facility) ({exprs['C']})", "eval_time": "30m",
+         "exp_samples": [{"labels": labels, "value": 3}]},
+    ]  # fmt: skip
+    result = run_promtool(tmp_path, [{"interval": "1m", "input_series": inputs, "promql_expr_test": cases}])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _series(labels: dict[str, str]) -> str:
+    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
 def test_too_few_cases_open_no_ticket(tmp_path: Path, registry: Registry) -> None:
@@ -97,3 +119,27 @@ def test_too_few_cases_open_no_ticket(tmp_path: Path, registry: Registry) -> Non
         tests,
         groups={"medalliance.centers", "medalliance.centers.window", "medalliance.alerts"},
     )
+
+
+def test_the_bypass_share_beside_its_target(tmp_path: Path, registry: Registry) -> None:
+    # 4 ambulance-borne primary-PCI STEMI closed, 3 straight to the cath lab: 75% against the 30% target.
+    n = 40
+    ems = {"category": "chest_pain", "standard": "stemi_ems_bypass", "facility": HOSPITAL, "partition": "3"}
+    inputs = [
+        info(registry.facility(HOSPITAL), minutes=n),
+        series(c.CASE_BYPASS, {**ems, "bypassed": "true"}, [0] * 10 + [3] * (n - 10)),
+        series(c.CASE_BYPASS, {**ems, "bypassed": "false"}, [0] * 10 + [1] * (n - 10)),
+    ]
+    board = json.loads(
+        (PROJECT_ROOT / "dashboards/generated/medalliance-high-risk-requests.json").read_text()
+    )
+    table = next(p for p in board["panels"] if p["title"].startswith("30天绕行比例"))
+    exprs = {t["refId"]: t["expr"] for t in table["targets"]}
+    labels = _series({"category": "chest_pain", "standard": "stemi_ems_bypass", "facility": HOSPITAL})
+    cases = [
+        {"expr": f"sum by (category, standard, facility) ({exprs['A']})", "eval_time": "30m",
+         "exp_samples": [{"labels": labels, "value": 0.75}]},
+        {"expr": exprs["B"], "eval_time": "30m", "exp_samples": [{"labels": labels, "value": 0.3}]},
+    ]  # fmt: skip
+    result = run_promtool(tmp_path, [{"interval": "1m", "input_series": inputs, "promql_expr_test": cases}])
+    assert result.returncode == 0, result.stdout + result.stderr

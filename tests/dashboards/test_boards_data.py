@@ -68,6 +68,7 @@ EXPECTED_EMPTY = {
     "Prometheus has only this test's minute of samples",
     "30天达标率 / Within standard, 30 days": "the 30-day window rules are evaluated every 5 minutes: "
     "none has run in this test's minute (tests/dashboards/test_alerts_promtool_centers.py checks them)",
+    "30天绕行比例 / Bypass shares, 30 days": "the same 30-day window rules",
 }
 
 
