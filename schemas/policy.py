@@ -204,6 +204,11 @@ class Feeds(_Part):
     stale_seconds: dict[Level, Seconds]  # a feed silent this long while its facility is open is stale
     clinic_open_grace_seconds: Seconds  # a clinic open for less than this is not judged yet
 
+    @property
+    def shortest_stale_seconds(self) -> int:
+        """The shortest stale age of any level: the wall's banner says it; a data age past it is red."""
+        return min(self.stale_seconds.values())
+
     @model_validator(mode="after")
     def _every_level(self) -> Feeds:
         missing = [level for level in LEVELS if level not in self.stale_seconds]

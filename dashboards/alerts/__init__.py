@@ -53,15 +53,31 @@ __all__ = [
     "prometheus_config",
     "recording_groups",
     "recording_rules_yaml",
+    "rule_files",
+    "write_rule_files",
 ]
+
+
+def rule_files(profile: Profile, policy: Policy) -> dict[Path, str]:
+    """The two Prometheus rule files, relative to Prometheus's directory (`rules/...`)."""
+    return {
+        Path(RULES_DIR) / RECORDING_FILE: recording_rules_yaml(profile, policy),
+        Path(RULES_DIR) / ALERTS_FILE: alerting_rules_yaml(profile, policy),
+    }
+
+
+def write_rule_files(directory: Path, profile: Profile, policy: Policy) -> None:
+    """Write `rule_files` under a Prometheus working directory (prometheus_config's default rules_dir)."""
+    for path, content in rule_files(profile, policy).items():
+        (directory / path).parent.mkdir(parents=True, exist_ok=True)
+        (directory / path).write_text(content, encoding="utf-8")
 
 
 def files_for(profile: Profile, policy: Policy, root: Path) -> dict[Path, str]:
     """The five alerting files of one profile, laid out under `root` as under deploy/."""
-    rules = root / "prometheus" / RULES_DIR
+    rules = {root / "prometheus" / path: text for path, text in rule_files(profile, policy).items()}
     return {
-        rules / RECORDING_FILE: recording_rules_yaml(profile, policy),
-        rules / ALERTS_FILE: alerting_rules_yaml(profile, policy),
+        **rules,
         root / "prometheus" / "prometheus.yml": prometheus_config(profile),
         root / "grafana" / "provisioning" / "alerting" / "medalliance-alerts.yml": grafana_alerting_yaml(
             profile, policy

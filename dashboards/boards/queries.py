@@ -62,7 +62,7 @@ def stale_feeds(feeds: Sequence[str], level_matcher: str = "", extra: str = "") 
 
 def stale_age_seconds(policy: Policy) -> int:
     """The shortest stale age of any level: a data age past it is drawn red."""
-    return min(policy.feeds.stale_seconds.values())
+    return policy.feeds.shortest_stale_seconds
 
 
 def stale_facilities(feeds: Sequence[str], level_matcher: str = "") -> str:

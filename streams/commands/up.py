@@ -31,15 +31,7 @@ from typing import Final
 from rich.console import Console
 from rich.table import Table
 
-from dashboards.alerts import (
-    ALERTS_FILE,
-    PRODUCTION,
-    RECORDING_FILE,
-    RULES_DIR,
-    alerting_rules_yaml,
-    prometheus_config,
-    recording_rules_yaml,
-)
+from dashboards.alerts import PRODUCTION, prometheus_config, write_rule_files
 from schemas.metrics import (
     CONSUMER_LAG,
     CONSUMER_LAG_UNKNOWN,
@@ -180,10 +172,7 @@ def _has_command(name: str) -> bool:
 def _start_prometheus(settings: Settings, log_dir: Path) -> PrometheusProcess:
     # Rules generated for the policy this worker runs, so the demo's pages, dashboards and wall agree.
     workdir = log_dir / "prometheus"
-    rules = workdir / RULES_DIR
-    rules.mkdir(parents=True)
-    (rules / RECORDING_FILE).write_text(recording_rules_yaml(PRODUCTION, settings.policy), encoding="utf-8")
-    (rules / ALERTS_FILE).write_text(alerting_rules_yaml(PRODUCTION, settings.policy), encoding="utf-8")
+    write_rule_files(workdir, PRODUCTION, settings.policy)
     config = prometheus_config(
         PRODUCTION,
         workers=[f"127.0.0.1:{settings.web_port}"],

@@ -11,7 +11,7 @@ the patient arrived; after arrival no standard is left (handover only). The cloc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any, Final, Literal
 
 from schemas.events import STAGES
@@ -59,18 +59,21 @@ def request_row(request: dict[str, Any], *, due_soon_fraction: float) -> dict[st
     }
 
 
+def _each_once(entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Entries of all answering workers, each once: during a rebalance two workers may briefly both
+    serve a partition, and an entry is known by (partition, display number)."""
+    seen: set[tuple[Any, Any]] = set()
+    for entry in entries:
+        key = (entry.get("partition"), entry.get("display"))
+        if key not in seen:
+            seen.add(key)
+            yield entry
+
+
 def board_rows(answers: Iterable[WorkerAnswer], *, due_soon_fraction: float) -> list[dict[str, Any]]:
     """Rows of all answering workers, most urgent first (a partition served twice counts once)."""
-    seen: set[tuple[Any, Any]] = set()
-    rows: list[dict[str, Any]] = []
-    for answer in answers:
-        for request in answer.requests:
-            # During a rebalance two workers may briefly both serve a partition.
-            key = (request.get("partition"), request.get("display"))
-            if key in seen:
-                continue
-            seen.add(key)
-            rows.append(request_row(request, due_soon_fraction=due_soon_fraction))
+    requests = _each_once(request for answer in answers for request in answer.requests)
+    rows = [request_row(request, due_soon_fraction=due_soon_fraction) for request in requests]
     rows.sort(
         key=lambda row: (_STATUS_RANK[row["status"]], -(row["fraction"] or 0.0), -row["elapsed_seconds"])
     )
@@ -81,34 +84,28 @@ def _fraction(clock: dict[str, Any]) -> float:
     return float(clock["elapsed_seconds"]) / float(clock["standard_seconds"])
 
 
+def case_row(case: dict[str, Any]) -> dict[str, Any]:
+    """One open case of the five centers with the clock closest to (or past) its standard; the worker
+    judged each clock already (due soon at the policy's share)."""
+    clocks = [c for c in case.get("clocks", []) if float(c.get("standard_seconds") or 0) > 0]
+    nearest = max(clocks, key=_fraction, default=None)
+    return {
+        "display": case.get("display", ""),
+        "category": case.get("category"),
+        "center": case.get("center"),
+        "arrival_mode": case.get("arrival_mode"),
+        "interval": nearest["interval"] if nearest else None,
+        "elapsed_seconds": float(nearest["elapsed_seconds"]) if nearest else None,
+        "standard_seconds": float(nearest["standard_seconds"]) if nearest else None,
+        "fraction": _fraction(nearest) if nearest else None,
+        "status": nearest["status"] if nearest else "ok",
+        "partition": case.get("partition"),
+    }
+
+
 def case_rows(answers: Iterable[WorkerAnswer]) -> list[dict[str, Any]]:
-    """One row per open case of the five centers, with the clock closest to (or past) its standard;
-    most urgent first. The worker judged each clock already (due soon at the policy's share)."""
-    seen: set[tuple[Any, Any]] = set()
-    rows: list[dict[str, Any]] = []
-    for answer in answers:
-        for case in answer.cases:
-            key = (case.get("partition"), case.get("display"))
-            if key in seen:
-                continue
-            seen.add(key)
-            clocks = [c for c in case.get("clocks", []) if float(c.get("standard_seconds") or 0) > 0]
-            nearest = max(clocks, key=_fraction, default=None)
-            fraction = _fraction(nearest) if nearest else None
-            rows.append(
-                {
-                    "display": case.get("display", ""),
-                    "category": case.get("category"),
-                    "center": case.get("center"),
-                    "arrival_mode": case.get("arrival_mode"),
-                    "interval": nearest["interval"] if nearest else None,
-                    "elapsed_seconds": float(nearest["elapsed_seconds"]) if nearest else None,
-                    "standard_seconds": float(nearest["standard_seconds"]) if nearest else None,
-                    "fraction": fraction,
-                    "status": nearest["status"] if nearest else "ok",
-                    "partition": case.get("partition"),
-                }
-            )
+    """One row per open case of all answering workers, most urgent first, each case once."""
+    rows = [case_row(case) for case in _each_once(case for answer in answers for case in answer.cases)]
     rows.sort(key=lambda row: (_STATUS_RANK[row["status"]], -(row["fraction"] or 0.0)))
     return rows
 

@@ -86,7 +86,7 @@ class OverviewBuilder:
         policy = self.settings.policy
         outages = Outages(
             prometheus_url=self.prometheus_url,
-            stale_feed_minutes=min(policy.feeds.stale_seconds.values()) / 60,
+            stale_feed_minutes=policy.feeds.shortest_stale_seconds / 60,
             policy_hash=policy.hash,
         )
         vectors: Vectors = {}

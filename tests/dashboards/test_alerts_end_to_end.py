@@ -23,14 +23,11 @@ import pytest
 import yaml
 
 from dashboards.alerts import (
-    ALERTS_FILE,
-    RECORDING_FILE,
     TEST,
     Receivers,
-    alerting_rules_yaml,
     alertmanager_yaml,
     prometheus_config,
-    recording_rules_yaml,
+    write_rule_files,
 )
 from schemas.policy import load_policy, shipped_policy
 from schemas.registry import Registry
@@ -242,10 +239,7 @@ def test_a_stemi_pages_at_its_due_soon_point_and_again_at_its_breach(
     site = tmp_path / "site-policy.yaml"
     site.write_text(yaml.safe_dump(data), encoding="utf-8")
     policy = load_policy(site)
-    rules = tmp_path / "prom" / "rules"
-    rules.mkdir(parents=True)
-    (rules / RECORDING_FILE).write_text(recording_rules_yaml(TEST, policy), encoding="utf-8")
-    (rules / ALERTS_FILE).write_text(alerting_rules_yaml(TEST, policy), encoding="utf-8")
+    write_rule_files(tmp_path / "prom", TEST, policy)
     ensure_topics(settings)
     worker = WorkerProcess(settings.model_copy(update={"policy_path": site}), tmp_path).start()
     am_port = free_port()

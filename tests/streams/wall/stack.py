@@ -23,15 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from dashboards.alerts import TEST
-from dashboards.alerts.prometheus_rules import (
-    ALERTS_FILE,
-    RECORDING_FILE,
-    RULES_DIR,
-    alerting_rules_yaml,
-    prometheus_config,
-    recording_rules_yaml,
-)
+from dashboards.alerts import TEST, prometheus_config, write_rule_files
 from schemas.events import TYPE_FEED
 from schemas.policy import shipped_policy
 from schemas.registry import Registry
@@ -105,10 +97,7 @@ class WallStack:
     def start(cls, broker: Broker, registry: Registry, workdir: Path) -> WallStack:
         settings = broker_settings(broker, f"t{free_port()}-wall")
         worker = WorkerProcess(settings, workdir).start()
-        rules = workdir / "prometheus" / RULES_DIR
-        rules.mkdir(parents=True)
-        (rules / RECORDING_FILE).write_text(recording_rules_yaml(TEST, POLICY), encoding="utf-8")
-        (rules / ALERTS_FILE).write_text(alerting_rules_yaml(TEST, POLICY), encoding="utf-8")
+        write_rule_files(workdir / "prometheus", TEST, POLICY)
         config = prometheus_config(TEST, workers=[f"127.0.0.1:{worker.web_port}"], alertmanagers=[])
         prometheus = PrometheusProcess(config, free_port(), workdir=workdir / "prometheus")
         stack = cls(settings, worker, prometheus, free_port(), workdir)

@@ -167,16 +167,11 @@ def expected_stale_feeds(stack: WallStack, registry: Registry, now: datetime) ->
     return stale
 
 
-def worker_requests(stack: WallStack) -> list[dict[str, Any]]:
+def worker_open(stack: WallStack, part: str) -> list[dict[str, Any]]:
+    """`requests` or `cases` of the worker's /api/requests/open."""
     with urlopen(stack.worker.url + "/api/requests/open", timeout=10) as response:
-        requests: list[dict[str, Any]] = json.load(response)["requests"]
-        return requests
-
-
-def worker_cases(stack: WallStack) -> list[dict[str, Any]]:
-    with urlopen(stack.worker.url + "/api/requests/open", timeout=10) as response:
-        cases: list[dict[str, Any]] = json.load(response)["cases"]
-        return cases
+        entries: list[dict[str, Any]] = json.load(response)[part]
+        return entries
 
 
 def request_status(request: dict[str, Any]) -> str:
@@ -263,7 +258,7 @@ def test_wall_shows_the_numbers_prometheus_has(stack: WallStack, registry: Regis
             assert bar["stale"], "the silent town health center's bed bar must be grey"
             assert all(not b["stale"] for b in dom["bars"] if b["id"] != SILENT_FACILITY)
 
-            api = await asyncio.to_thread(worker_requests, stack)
+            api = await asyncio.to_thread(worker_open, stack, "requests")
             assert api, "the overdue-request scenario should leave open requests"
             assert len(dom["requests"]) + dom["hidden"] == len(api)
             by_display = {r["display"]: r for r in api}
@@ -275,7 +270,7 @@ def test_wall_shows_the_numbers_prometheus_has(stack: WallStack, registry: Regis
 
             # The five centers: every open case of the worker is on the board; the hand-made STEMI's
             # door-to-wire clock has run 80 of its 90 minutes: amber (due soon from 72).
-            cases = await asyncio.to_thread(worker_cases, stack)
+            cases = await asyncio.to_thread(worker_open, stack, "cases")
             assert dom["k"]["cases.count"]["v"] == str(len(cases))
             stemi = [
                 row
