@@ -143,11 +143,18 @@ def _check_context(
             return Rejection(
                 "unknown_facility", f"{field} {_clip(other)!r} is not in the registry", facility.id, kind
             )
-    for field in ("ward_id", "to_ward_id"):
+    for field in ("ward_id", "to_ward_id", "target_ward_id"):
         ward = fields.get(field)
-        if ward is not None and ward not in facility.wards:
+        # A referral's target ward is one of its receiver's: the destination's on referral.requested,
+        # the publisher's own (the receiver) on referral.accepted.
+        owner = (
+            registry.facilities[fields["to_facility_id"]]
+            if field == "target_ward_id" and fields.get("to_facility_id")
+            else facility
+        )
+        if ward is not None and ward not in owner.wards:
             return Rejection(
-                "unknown_ward", f"{field} {_clip(ward)!r} is not a ward of {facility.id}", facility.id, kind
+                "unknown_ward", f"{field} {_clip(ward)!r} is not a ward of {owner.id}", facility.id, kind
             )
     if event.occurred_at > now + FUTURE_TOLERANCE:
         ahead = (event.occurred_at - now).total_seconds()

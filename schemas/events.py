@@ -62,6 +62,35 @@ TIMED_STAGES: Final[tuple[TimedStage, ...]] = ("accepted", "dispatched", "arrive
 StandardStage = Literal["accepted", "arrived"]
 STANDARD_STAGES: Final[tuple[StandardStage, ...]] = ("accepted", "arrived")
 
+# Two-way referral (双向转诊, docs/referrals.md): requested -> accepted | rejected -> arrived -> returned
+# (back to the sender) or closed (ended at the receiver); cancelled by the sender before arrival.
+ReferralStage = Literal["requested", "accepted", "arrived", "returned", "closed", "rejected", "cancelled"]
+REFERRAL_STAGES: Final[tuple[str, ...]] = ("requested", "accepted", "arrived", "returned", "closed")
+REFERRAL_TIMED_STAGES: Final[tuple[str, ...]] = ("accepted", "arrived")
+# Between two alliance facilities the direction follows their levels; `external` is a destination
+# outside the alliance, named by its code (never an unknown facility: county retention needs them).
+Direction = Literal["up", "down", "lateral", "external"]
+DIRECTIONS: Final[tuple[Direction, ...]] = ("up", "down", "lateral", "external")
+ExternalScope = Literal["in_county", "out_of_county"]
+EXTERNAL_SCOPES: Final[tuple[ExternalScope, ...]] = ("in_county", "out_of_county")
+# An outside destination's label value: its scope, never its code (codes are unbounded).
+EXTERNAL_FACILITY_LABEL: Final[dict[str, str]] = {scope: f"external_{scope}" for scope in EXTERNAL_SCOPES}
+# Why a patient is referred: a closed list, so the dashboards can group by it (卫健委's usual causes).
+ReferralReason = Literal[
+    "beyond_capability",  # 超出诊疗能力: needs a level the sender does not have
+    "equipment",  # 设备/检查: an examination or device the sender lacks
+    "specialist",  # 专科诊治
+    "recovery",  # 康复/恢复期: continuing care nearer home (the usual down-referral)
+    "chronic_care",  # 慢病管理: chronic disease management at the primary level
+    "patient_choice",  # 患者意愿
+    "other",
+]
+REFERRAL_REASONS: Final[tuple[str, ...]] = ReferralReason.__args__  # type: ignore[attr-defined]
+Department = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+ExternalCode = Annotated[
+    StrictStr, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+
 # RFC 3339 date-time with a mandatory offset (Z or ±hh:mm); pydantic alone would also take
 # unix numbers and offset-less strings, which the contract forbids.
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
@@ -207,6 +236,68 @@ class RequestCancelled(Envelope):
     reason: FreeText
 
 
+class ReferralRequested(Envelope):
+    """The sender (`facility_id`) refers a patient to an alliance facility or to one outside it."""
+
+    type: Literal["referral.requested"]
+    referral_id: Pseudonym
+    to_facility_id: FacilityId | None = None
+    to_external_code: ExternalCode | None = None
+    to_external_scope: ExternalScope | None = None
+    reason: ReferralReason
+    department: Department
+    target_ward_id: WardId | None = None
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> ReferralRequested:
+        if (self.to_facility_id is None) == (self.to_external_code is None):
+            raise ValueError("exactly one of to_facility_id and to_external_code is required")
+        if (self.to_external_scope is None) != (self.to_external_code is None):
+            raise ValueError("to_external_scope is required with to_external_code and only with it")
+        if self.target_ward_id is not None and self.to_facility_id is None:
+            raise ValueError("target_ward_id names a ward of to_facility_id: it needs to_facility_id")
+        return self
+
+
+class ReferralAccepted(Envelope):
+    """The receiver accepts; it may name the ward the patient will go to."""
+
+    type: Literal["referral.accepted"]
+    referral_id: Pseudonym
+    target_ward_id: WardId | None = None
+
+
+class ReferralRejected(Envelope):
+    type: Literal["referral.rejected"]
+    referral_id: Pseudonym
+    reason: FreeText
+
+
+class ReferralArrived(Envelope):
+    type: Literal["referral.arrived"]
+    referral_id: Pseudonym
+
+
+class ReferralReturned(Envelope):
+    """The receiver sends the patient back to the sender (回转): the referral ends."""
+
+    type: Literal["referral.returned"]
+    referral_id: Pseudonym
+
+
+class ReferralClosed(Envelope):
+    """The referral ends at the receiver (discharged home, transferred on, died)."""
+
+    type: Literal["referral.closed"]
+    referral_id: Pseudonym
+
+
+class ReferralCancelled(Envelope):
+    type: Literal["referral.cancelled"]
+    referral_id: Pseudonym
+    reason: FreeText
+
+
 class CaseOpened(Envelope):
     """A clinical case of a center begins; its `door_facility_id` is the hospital whose center counts it."""
 
@@ -256,8 +347,17 @@ RequestEvent = (
     | RequestCancelled
 )
 CaseEvent = CaseOpened | CaseMilestone | CaseClosed
+ReferralEvent = (
+    ReferralRequested
+    | ReferralAccepted
+    | ReferralRejected
+    | ReferralArrived
+    | ReferralReturned
+    | ReferralClosed
+    | ReferralCancelled
+)
 Event = Annotated[
-    Union[Heartbeat, BedEvent, VisitEvent, RequestEvent, CaseEvent],  # noqa: UP007 - a discriminated union needs Union
+    Union[Heartbeat, BedEvent, VisitEvent, RequestEvent, CaseEvent, ReferralEvent],  # noqa: UP007 - a discriminated union needs Union
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
@@ -285,6 +385,13 @@ EVENT_MODELS: Final[dict[str, type[Envelope]]] = {
         CaseOpened,
         CaseMilestone,
         CaseClosed,
+        ReferralRequested,
+        ReferralAccepted,
+        ReferralRejected,
+        ReferralArrived,
+        ReferralReturned,
+        ReferralClosed,
+        ReferralCancelled,
     )
 }
 EventType = str
@@ -293,9 +400,10 @@ EventType = str
 TYPE_FEED: Final[dict[str, Feed]] = {
     **{t: "beds" for t in EVENT_MODELS if t.startswith("bed.")},
     **{t: "visits" for t in EVENT_MODELS if t.startswith(("visit.", "ed."))},
-    # Cases ride the requests feed: its heartbeats and staleness already cover the referral platform
-    # and the centers' systems, and a transferred patient's case shares its request's key.
-    **{t: "requests" for t in EVENT_MODELS if t.startswith(("request.", "case."))},
+    # Cases and referrals ride the requests feed: its heartbeats and staleness already cover the
+    # referral platform and the centers' systems, and a transferred patient's case shares its
+    # request's key.
+    **{t: "requests" for t in EVENT_MODELS if t.startswith(("request.", "case.", "referral."))},
 }
 REQUEST_STAGE_OF_TYPE: Final[dict[str, str]] = {
     "request.submitted": "submitted",
@@ -306,6 +414,9 @@ REQUEST_STAGE_OF_TYPE: Final[dict[str, str]] = {
     "request.rejected": "rejected",
     "request.cancelled": "cancelled",
 }
+REFERRAL_STAGE_OF_TYPE: Final[dict[str, str]] = {
+    t: t.removeprefix("referral.") for t in EVENT_MODELS if t.startswith("referral.")
+}
 
 
 def types_of_feed(feed: Feed) -> tuple[str, ...]:
@@ -314,16 +425,17 @@ def types_of_feed(feed: Feed) -> tuple[str, ...]:
 
 
 def message_key(event: Envelope) -> str:
-    """The Kafka message key of an event (EVENTS.md, Transport): request_id, case_id or facility_id."""
+    """The Kafka message key of an event (EVENTS.md, Transport): request_id, case_id, referral_id or
+    facility_id."""
     key = key_of(event.model_dump())
     assert key is not None  # every envelope has a facility_id
     return key
 
 
 def key_of(data: Mapping[str, Any]) -> str | None:
-    """The key of an event's JSON object: its request_id or case_id (every event of one request or
-    case on one partition), else its facility_id; None when none of them is a string."""
-    for field_name in ("request_id", "case_id", "facility_id"):
+    """The key of an event's JSON object: its request_id, case_id or referral_id (every event of one
+    request, case or referral on one partition), else its facility_id; None when none is a string."""
+    for field_name in ("request_id", "case_id", "referral_id", "facility_id"):
         value = data.get(field_name)
         if isinstance(value, str):
             return value

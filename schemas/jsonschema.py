@@ -51,6 +51,14 @@ _DESCRIPTIONS: Final = {
     "case.opened": "A clinical case of one of the five centers begins (case_id = request_id for a transfer).",
     "case.milestone": "A milestone of a case, at the facility where it happened; lists per category.",
     "case.closed": "The case ends: its clocks stop.",
+    "referral.requested": "A two-way referral (双向转诊) is requested by the sender, to an alliance facility "
+    "(to_facility_id) or to one outside the alliance (to_external_code and to_external_scope).",
+    "referral.accepted": "The receiving facility accepts the referral, naming the ward when it knows it.",
+    "referral.rejected": "The receiving facility rejects the referral.",
+    "referral.arrived": "The patient arrives at the receiving facility.",
+    "referral.returned": "The receiver sends the patient back to the sender (回转): the referral ends.",
+    "referral.closed": "The referral ends at the receiver (discharged, transferred on, died).",
+    "referral.cancelled": "The sender cancels the referral.",
 }
 _TIMESTAMP_NOTE: Final = "RFC 3339 date-time with an offset (Z or ±hh:mm), e.g. 2026-11-22T08:15:00+08:00"
 
@@ -82,7 +90,7 @@ def type_schema(event_type: str) -> dict[str, Any]:
     for value in properties.values():
         value.pop("default", None)
     feed = TYPE_FEED.get(event_type)
-    rules = _CASE_MILESTONE_RULES if event_type == "case.milestone" else {}
+    rules = _RULES_OF_TYPE.get(event_type, {})
     return {
         **rules,
         "$schema": DIALECT,
@@ -125,6 +133,35 @@ _CASE_MILESTONE_RULES: Final[dict[str, Any]] = {
         _only_on("diagnosis", (DIAGNOSIS_MILESTONE,)),
         _only_on("strategy", STRATEGY_MILESTONES),
     ]
+}
+
+
+_NULL: Final = {"type": "null"}
+# The service's "exactly one destination": an alliance facility, or an outside code with its scope.
+_REFERRAL_DESTINATION: Final[dict[str, Any]] = {
+    "oneOf": [
+        {
+            "required": ["to_facility_id"],
+            "properties": {
+                "to_facility_id": {"type": "string"},
+                "to_external_code": _NULL,
+                "to_external_scope": _NULL,
+            },
+        },
+        {
+            "required": ["to_external_code", "to_external_scope"],
+            "properties": {
+                "to_facility_id": _NULL,
+                "to_external_code": {"type": "string"},
+                "to_external_scope": {"type": "string"},
+                "target_ward_id": _NULL,
+            },
+        },
+    ]
+}
+_RULES_OF_TYPE: Final[dict[str, dict[str, Any]]] = {
+    "case.milestone": _CASE_MILESTONE_RULES,
+    "referral.requested": _REFERRAL_DESTINATION,
 }
 
 

@@ -65,6 +65,10 @@ STAGE_BUCKETS: Final = (
 CASE_INTERVAL_BUCKETS: Final = tuple(
     60.0 * minutes for minutes in (5, 10, 15, 20, 30, 45, 60, 75, 90, 105, 120, 180, 270, 360)
 )
+# Referral stage times: an up-referral is accepted in minutes to hours, a down-referral within a day or two.
+REFERRAL_STAGE_BUCKETS: Final = tuple(
+    60.0 * minutes for minutes in (5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880)
+)
 # Pipeline delay: sub-second when healthy, minutes when a publisher buffers, hours after outages.
 DELAY_BUCKETS: Final = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
@@ -102,6 +106,12 @@ BEDS_OCCUPIED = _m(
 VISITS = _m("visits_total", "counter", ("facility", "kind"), "Visits registered (outpatient, emergency).")
 VISITS_TODAY = _m(
     "visits_today", "gauge", ("facility", "kind"), "Visits whose time falls on today's local date."
+)
+VISITS_MONTH = _m(
+    "visits_month",
+    "gauge",
+    ("facility", "kind"),
+    "Visits whose time falls in the current local month, to date (基层诊疗量占比 month to date).",
 )
 ED_PATIENTS = _m("ed_patients", "gauge", ("facility", "triage_level"), "Patients in the ED now.")
 ED_LONG_STAY = _m(
@@ -178,6 +188,57 @@ CASE_CLOCKS_OVERDUE = _m(
     "gauge",
     ("category", "interval", "facility"),
     "Running clinical intervals of open cases past their standard.",
+)
+REFERRALS = _m(
+    "referrals_total",
+    "counter",
+    ("direction", "from_facility", "to_facility"),
+    "Referrals requested, once each (direction: up, down, lateral, external; an outside destination's "
+    "to_facility is external_in_county or external_out_of_county).",
+)
+REFERRALS_TODAY = _m(
+    "referrals_today",
+    "gauge",
+    ("direction", "from_facility", "to_facility"),
+    "Referrals whose request falls on today's local date.",
+)
+REFERRALS_MONTH = _m(
+    "referrals_month",
+    "gauge",
+    ("direction", "from_facility", "to_facility"),
+    "Referrals whose request falls in the current local month, to date.",
+)
+REFERRAL_STAGE_SECONDS = _m(
+    "referral_stage_seconds",
+    "histogram",
+    ("direction", "stage"),
+    "Seconds from the request to a stage (accepted, arrived), one observation per referral and stage.",
+    buckets=REFERRAL_STAGE_BUCKETS,
+)
+REFERRALS_ENDED = _m(
+    "referrals_ended_total",
+    "counter",
+    ("direction", "outcome"),
+    "Referrals ended, once per referral and outcome (returned, closed, rejected, cancelled).",
+)
+REFERRALS_ACCEPTED_LATE = _m(
+    "referrals_accepted_late_total",
+    "counter",
+    ("direction", "facility"),
+    "Referrals accepted after their pending limit (facility: the receiver); they still count as accepted.",
+)
+REFERRALS_PENDING = _m(
+    "referrals_pending",
+    "gauge",
+    ("facility", "ward"),
+    "Referrals requested and not yet accepted, rejected or cancelled, by receiving facility and target "
+    "ward (ward empty when not named): join to that ward's free beds.",
+)
+REFERRALS_EXPIRED = _m(
+    "referrals_expired",
+    "gauge",
+    ("facility", "ward"),
+    "Pending referrals past the policy's limit for their direction (evaluated when read).",
 )
 EVENTS = _m("events_total", "counter", ("feed", "type"), "Accepted events (heartbeats included).")
 FACILITY_EVENTS = _m("facility_events_total", "counter", ("facility", "feed"), "Accepted events by facility.")
@@ -267,6 +328,7 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     BEDS_OCCUPIED,
     VISITS,
     VISITS_TODAY,
+    VISITS_MONTH,
     ED_PATIENTS,
     ED_LONG_STAY,
     ED_ARRIVALS_LAST_HOUR,
@@ -281,6 +343,14 @@ CATALOG: Final[tuple[MetricSpec, ...]] = (
     CASE_BYPASS,
     CASE_CLOCKS_DUE_SOON,
     CASE_CLOCKS_OVERDUE,
+    REFERRALS,
+    REFERRALS_TODAY,
+    REFERRALS_MONTH,
+    REFERRAL_STAGE_SECONDS,
+    REFERRALS_ENDED,
+    REFERRALS_ACCEPTED_LATE,
+    REFERRALS_PENDING,
+    REFERRALS_EXPIRED,
     EVENTS,
     FACILITY_EVENTS,
     EVENTS_DUPLICATE,

@@ -32,7 +32,7 @@ from schemas.clinical import (
     Milestone,
     Strategy,
 )
-from schemas.events import CATEGORIES, STANDARD_STAGES, Category, StandardStage
+from schemas.events import CATEGORIES, DIRECTIONS, STANDARD_STAGES, Category, Direction, StandardStage
 from schemas.registry import LEVELS, Level
 from schemas.yaml_file import load_yaml_model
 
@@ -230,6 +230,24 @@ class Pipeline(_Part):
     lag_alarm_messages: Annotated[int, Field(ge=1)]  # ...and red from here
 
 
+class Referrals(_Part):
+    pending_limit_minutes: dict[Direction, Annotated[float, Field(gt=0, le=7 * 24 * 60)]]  # then expired
+
+    @model_validator(mode="after")
+    def _every_direction(self) -> Referrals:
+        missing = [direction for direction in DIRECTIONS if direction not in self.pending_limit_minutes]
+        if missing:
+            raise ValueError(f"pending_limit_minutes has no limit for {', '.join(missing)}")
+        return self
+
+    def pending_limit_seconds(self, direction: str) -> float:
+        return self.pending_limit_minutes[direction] * 60.0  # type: ignore[index]
+
+
+class Indicators(_Part):
+    primary_care_share_target: Share  # 基层诊疗量占比 (国办发〔2015〕70号: >= 65%)
+
+
 class Escalation(_Part):
     hospitals_for_alliance: Annotated[int, Field(ge=1)]  # county hospitals at level L make the alliance L
 
@@ -242,6 +260,8 @@ class Policy(_Part):
     pipeline: Pipeline
     escalation: Escalation
     centers: Centers
+    referrals: Referrals
+    indicators: Indicators
 
     @property
     def hash(self) -> str:

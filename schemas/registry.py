@@ -20,6 +20,10 @@ from schemas.yaml_file import load_yaml_model
 
 Level = Literal["county_hospital", "town_health_center", "village_clinic"]
 LEVELS: Final[tuple[Level, ...]] = ("county_hospital", "town_health_center", "village_clinic")
+# 基层医疗卫生机构 (primary-level facilities): township health centers and village clinics.
+PRIMARY_LEVELS: Final[tuple[Level, ...]] = ("town_health_center", "village_clinic")
+# A referral's direction compares these: a higher rank is a higher level of care.
+LEVEL_RANK: Final[dict[Level, int]] = {"county_hospital": 3, "town_health_center": 2, "village_clinic": 1}
 
 # Ids become Prometheus label values and URL parts: keep them to a safe alphabet.
 _LABEL_SAFE = r"^[a-z0-9][a-z0-9_-]{0,62}$"

@@ -57,6 +57,14 @@ CASE_STANDARD_SECONDS: Final = "medalliance:case_interval_standard_seconds:inter
 CASE_BYPASS_SHARE_FACILITY: Final = "medalliance:case_bypass_share:facility"  # over the policy's window
 CASE_BYPASS_TARGET: Final = "medalliance:case_bypass_target:standard"  # the policy's, static
 
+# Two-way referral and the alliance's indicators (docs/referrals.md, docs/indicators.md).
+REFERRALS_PENDING_FACILITY_WARD: Final = "medalliance:referrals_pending:facility_ward"
+REFERRALS_EXPIRED_FACILITY: Final = "medalliance:referrals_expired:facility"
+# 基层诊疗量占比 (alliance-only proxy): primary-level visits / all visits of the alliance's facilities.
+PRIMARY_CARE_SHARE_TODAY: Final = "medalliance:primary_care_visit_share:today"
+PRIMARY_CARE_SHARE_MONTH: Final = "medalliance:primary_care_visit_share:month"
+PRIMARY_CARE_SHARE_TARGET: Final = "medalliance:primary_care_visit_share_target:policy"  # static
+
 # Always 1, labelled `policy_hash`: the policy the rules were generated from (schemas/policy.py).
 RULES_POLICY_INFO: Final = "medalliance:policy_info:rules"
 POLICY_HASH_LABEL: Final = "policy_hash"

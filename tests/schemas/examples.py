@@ -54,10 +54,25 @@ VALID: Final[dict[str, dict[str, Any]]] = {
         bypassed_ed=True,
     ),
     "case.closed": _event("case.closed", case_id="c-1"),
+    "referral.requested": _event(
+        "referral.requested", "yx-thc-shaba", referral_id="f-1", to_facility_id="yx-ch-people",
+        reason="beyond_capability", department="cardiology", target_ward_id="cardiology",
+    ),
+    "referral.accepted": _event("referral.accepted", referral_id="f-1", target_ward_id="icu"),
+    "referral.rejected": _event("referral.rejected", referral_id="f-1", reason="no bed this week"),
+    "referral.arrived": _event("referral.arrived", referral_id="f-1"),
+    "referral.returned": _event("referral.returned", referral_id="f-1"),
+    "referral.closed": _event("referral.closed", referral_id="f-1"),
+    "referral.cancelled": _event("referral.cancelled", "yx-thc-shaba", referral_id="f-1", reason="improved"),
 }  # fmt: skip
+# A referral to a hospital outside the alliance: its code and scope, never a facility_id.
+EXTERNAL_REFERRAL: Final = _event(
+    "referral.requested", "yx-ch-people", referral_id="f-2", to_external_code="GD-GZ-0001",
+    to_external_scope="out_of_county", reason="specialist", department="cardiac surgery",
+)  # fmt: skip
 FEED_OF: Final[dict[str, str]] = {
     **{t: "beds" for t in VALID if t.startswith("bed.")},
     **{t: "visits" for t in VALID if t.startswith(("visit.", "ed."))},
-    **{t: "requests" for t in VALID if t.startswith(("request.", "case."))},
+    **{t: "requests" for t in VALID if t.startswith(("request.", "case.", "referral."))},
     "heartbeat": "beds",
 }

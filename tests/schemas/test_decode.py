@@ -11,7 +11,7 @@ import pytest
 from schemas.decode import MAX_MESSAGE_BYTES, REJECT_REASONS, Rejection, decode
 from schemas.events import EVENT_MODELS, message_key
 from schemas.registry import Registry
-from tests.schemas.examples import FEED_OF, NOW, VALID
+from tests.schemas.examples import EXTERNAL_REFERRAL, FEED_OF, NOW, VALID
 from tests.support.faults import malformed_messages
 
 
@@ -113,6 +113,22 @@ CASES = [
     ("unknown to_ward", _with("bed.transfer", to_ward_id="nope"), "beds", "unknown_ward"),
     ("bad ward beats future", _with("bed.admit", ward_id="no", occurred_at="2026-11-22T09:15:00Z"), "beds",
      "unknown_ward"),
+    ("referral with no destination", _with("referral.requested", to_facility_id=None), "requests", SV),
+    ("referral with two destinations", _with("referral.requested", to_external_code="GZ-1",
+     to_external_scope="in_county"), "requests", SV),
+    ("outside code without its scope", {**EXTERNAL_REFERRAL, "to_external_scope": None}, "requests", SV),
+    ("outside code with a ward", {**EXTERNAL_REFERRAL, "target_ward_id": "icu"}, "requests", SV),
+    ("unknown referral reason", _with("referral.requested", reason="boredom"), "requests", SV),
+    ("blank department", _with("referral.requested", department=""), "requests", SV),
+    ("referral type on beds topic", VALID["referral.arrived"], "beds", "unknown_type"),
+    ("unknown referral destination", _with("referral.requested", to_facility_id="no"), "requests",
+     "unknown_facility"),
+    # cardiology is a ward of the county hospital (the receiver), not of the sender: accepted above;
+    # maternity is the sender's ward, not the receiver's.
+    ("target ward not of the receiver", _with("referral.requested", target_ward_id="maternity"), "requests",
+     "unknown_ward"),
+    ("accepting into a ward it lacks", _with("referral.accepted", facility_id="yx-thc-shaba",
+     target_ward_id="icu"), "requests", "unknown_ward"),
     ("6 min ahead", _with("bed.admit", occurred_at="2026-11-22T08:36:01+08:00"), "beds", "future_timestamp"),
     ("8 days old", _with("bed.admit", occurred_at="2026-11-14T08:15:00+08:00"), "beds", "too_old"),
 ]  # fmt: skip
@@ -151,6 +167,12 @@ def test_case_key_is_the_case_id(registry: Registry) -> None:
     outcome = _decode(VALID["case.milestone"], "requests", registry)
     assert not isinstance(outcome, Rejection)
     assert message_key(outcome) == "c-1"
+
+
+def test_a_referral_out_of_the_alliance_is_accepted_by_its_code(registry: Registry) -> None:
+    outcome = _decode(EXTERNAL_REFERRAL, "requests", registry)
+    assert not isinstance(outcome, Rejection), outcome
+    assert message_key(outcome) == "f-2"
 
 
 def test_faults_module_cases_match_decode(registry: Registry) -> None:
