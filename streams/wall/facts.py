@@ -23,6 +23,7 @@ BED_LEVELS: Final = ("county_hospital", "town_health_center")
 TRIAGE_LEVELS: Final = ("1", "2", "3", "4", "untriaged")
 VISIT_KINDS: Final = ("outpatient", "emergency")
 STANDARD_STAGES: Final = ("accepted", "arrived")
+DIRECTIONS: Final = ("up", "down", "lateral", "external")
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -188,3 +189,44 @@ def centers(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
 def _center_key(sample: Sample) -> tuple[str, str, str]:
     labels = sample["metric"]
     return labels.get("category", ""), labels.get("interval", ""), labels.get("facility", "")
+
+
+def _facility_ward(sample: Sample) -> tuple[str, str]:
+    return sample["metric"].get("facility", ""), sample["metric"].get("ward", "")
+
+
+def referrals(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
+    """The referral flow by direction today and this month (absent: 0), and the pending referrals per
+    receiving ward beside its free beds, expired ones first. A ward not named, or a destination outside
+    the alliance, has no free-bed figure (None, not 0)."""
+    names = facility_names(vectors)
+    today = by_label(vectors["referrals_today"], "direction")
+    month = by_label(vectors["referrals_month"], "direction")
+    free = {_facility_ward(s): float(s["value"][1]) for s in vectors["ward_free_beds"]}
+    expired = {_facility_ward(s): float(s["value"][1]) for s in vectors["referrals_expired"]}
+    pending = []
+    for sample in vectors["referrals_pending"]:
+        facility, ward = _facility_ward(sample)
+        pending.append(
+            {
+                "facility": facility,
+                "name": names.get(facility, {}).get("name", facility),
+                "ward": ward,
+                "pending": float(sample["value"][1]),
+                "expired": expired.get((facility, ward), 0.0),
+                "free_beds": free.get((facility, ward)),
+            }
+        )
+    pending.sort(key=lambda item: (-item["expired"], -item["pending"], item["facility"], item["ward"]))
+    return {
+        "today": {direction: today.get(direction, 0.0) for direction in DIRECTIONS},
+        "month": {direction: month.get(direction, 0.0) for direction in DIRECTIONS},
+        "pending_total": sum(item["pending"] for item in pending),
+        "expired_total": sum(expired.values()),
+        "pending": pending,
+    }
+
+
+def primary_care(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
+    """基层诊疗量占比 today and this month; None (no visits yet), never 0."""
+    return {"today": scalar(vectors["primary_share_today"]), "month": scalar(vectors["primary_share_month"])}

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from schemas.events import FEEDS
+from schemas.registry import load_registry
 from schemas.rules import POLICY_HASH_LABEL
 from streams.settings import Settings
 from streams.wall import facts
@@ -46,9 +47,11 @@ _PROM_SECTIONS: Final[dict[str, tuple[tuple[str, ...], Callable[[Vectors, float,
     "escalation": (FEEDS, facts.escalation),
     "stale_feeds": (FEEDS, facts.stale_feeds),
     "centers": (("requests",), facts.centers),
+    "referrals": (("requests", "beds"), facts.referrals),
+    "primary_care": (("visits",), facts.primary_care),
 }
 # Sections that are recording rules: unknown, not empty, while Prometheus has no rules loaded.
-_RULE_SECTIONS: Final = frozenset({"escalation", "stale_feeds", "centers"})
+_RULE_SECTIONS: Final = frozenset({"escalation", "stale_feeds", "centers", "referrals", "primary_care"})
 
 
 def _short_labels(labels: dict[str, str]) -> dict[str, str]:
@@ -79,6 +82,12 @@ class OverviewBuilder:
         self.prometheus_last_ok: float | None = None
         self.worker_last_ok: dict[str, float] = {}
         self.names: dict[str, dict[str, str]] = {}
+        # Ward names for the referral card (Prometheus carries facility names, not ward names).
+        self.ward_names = {
+            (facility.id, ward.id): ward.name
+            for facility in load_registry(settings.registry_path).facilities.values()
+            for ward in facility.wards.values()
+        }
 
     async def refresh(self, session: aiohttp.ClientSession) -> dict[str, Any]:
         """Read both sources once and return the overview document."""
@@ -140,6 +149,9 @@ class OverviewBuilder:
                 continue
             section.data, section.updated_at = compute(vectors, now, self._iso), now
             section.stale, section.reason = False, None
+        referrals = self.sections["referrals"].data
+        for row in referrals["pending"] if referrals else []:
+            row["ward_name"] = self.ward_names.get((row["facility"], row["ward"]), row["ward"])
 
     def _update_board(self, answers: list[WorkerAnswer], now: float, outages: Outages) -> None:
         for answer in answers:
@@ -188,6 +200,7 @@ class OverviewBuilder:
                 "occupancy": list(policy.occupancy.display.values()),
                 "due_soon_fraction": policy.requests.due_soon_share,
                 "stale_feed_seconds": policy.feeds.stale_seconds,
+                "primary_care_share_target": policy.indicators.primary_care_share_target,
             },
             "policy_hash": policy.hash,
             "sources": {

@@ -24,6 +24,9 @@ from schemas.metrics import (
     FACILITY_OPEN,
     FEED_LAST_SEEN,
     PARTITIONS_OWNED,
+    REFERRALS_EXPIRED,
+    REFERRALS_MONTH,
+    REFERRALS_TODAY,
     REQUESTS_DUE_SOON,
     REQUESTS_OVERDUE,
     VISITS_TODAY,
@@ -31,12 +34,16 @@ from schemas.metrics import (
 from schemas.promql import registry_max, selector, sharded_max, sharded_sum
 from schemas.rules import (
     BED_RUNWAY_HOURS_COUNTY,
+    BEDS_FREE_WARD,
     CASE_BREACHES_FACILITY,
     CASE_COMPLIANCE_FACILITY,
     CASE_COMPLIANCE_TARGET,
     ESCALATION_LEVEL_ALLIANCE,
     ESCALATION_LEVEL_FACILITY,
     FEED_STALE_SECONDS_FACILITY_FEED,
+    PRIMARY_CARE_SHARE_MONTH,
+    PRIMARY_CARE_SHARE_TODAY,
+    REFERRALS_PENDING_FACILITY_WARD,
     RULES_POLICY_INFO,
     WORKER_JOB,
 )
@@ -75,4 +82,13 @@ WALL_QUERIES: Final[dict[str, str]] = {
     "case_compliance": CASE_COMPLIANCE_FACILITY,
     "case_target": CASE_COMPLIANCE_TARGET,
     "case_breaches": CASE_BREACHES_FACILITY,
+    # Two-way referral: the flow today and this month, pending at each receiving ward beside its free beds.
+    "referrals_today": sharded_sum(REFERRALS_TODAY, by=("direction",)),
+    "referrals_month": sharded_sum(REFERRALS_MONTH, by=("direction",)),
+    "referrals_pending": REFERRALS_PENDING_FACILITY_WARD,
+    "referrals_expired": sharded_sum(REFERRALS_EXPIRED, by=("facility", "ward")),
+    "ward_free_beds": BEDS_FREE_WARD,
+    # 基层诊疗量占比 (the alliance's facilities only: a proxy of the county's figure).
+    "primary_share_today": PRIMARY_CARE_SHARE_TODAY,
+    "primary_share_month": PRIMARY_CARE_SHARE_MONTH,
 }

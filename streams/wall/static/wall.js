@@ -257,6 +257,45 @@ function renderCenters(d) {
   line.replaceChildren(...(parts.length ? parts : [bilingual("span", "empty", "30 天内无完成病例", "No completed cases in 30 days")]));
 }
 
+function renderPrimaryCare(d) {
+  // 基层诊疗量占比 against the policy's target (sent by the server); a share below it is red.
+  const target = lastDoc.thresholds.primary_care_share_target;
+  for (const k of ["today", "month"]) {
+    setK(`primary_care.${k}`, d[k], fmtPct(d[k]));
+    for (const node of document.querySelectorAll(`[data-k="primary_care.${k}"]`)) {
+      node.classList.toggle("red", isNum(d[k]) && d[k] < target);
+    }
+  }
+  const mark = document.getElementById("primary-target");
+  mark.replaceChildren(`目标 ≥ ${fmtPct(target)}（医共体口径）`, make("span", "en", ` target, alliance only`));
+}
+
+function renderReferrals(d) {
+  for (const period of ["today", "month"]) {
+    for (const [direction, count] of Object.entries(d[period])) setK(`referrals.${period}.${direction}`, count, fmtInt(count));
+  }
+  setK("referrals.pending_total", d.pending_total, fmtInt(d.pending_total));
+  setK("referrals.expired_total", d.expired_total, fmtInt(d.expired_total));
+  const list = document.getElementById("referral-pending");
+  if (d.pending.length === 0) {
+    list.replaceChildren(bilingual("li", "empty", "无待接收转诊", "No referral pending"));
+    return;
+  }
+  list.replaceChildren(...d.pending.map((item) => {
+    const li = make("li", item.expired > 0 ? "expired" : "");
+    Object.assign(li.dataset, { facility: item.facility, ward: item.ward, pending: String(item.pending), expired: String(item.expired) });
+    li.append(make("span", "who", `${item.name} ${item.ward_name || "未指定科室"}`));
+    const counts = make("span", "counts", `待 ${fmtInt(item.pending)}` + (item.expired > 0 ? ` · 超时 ${fmtInt(item.expired)}` : ""));
+    li.append(counts);
+    const free = make("span", "free", isNum(item.free_beds) ? `空床 ${fmtInt(item.free_beds)}` : "空床 —");
+    free.dataset.v = isNum(item.free_beds) ? String(item.free_beds) : "";
+    if (isNum(item.free_beds) && item.free_beds < item.pending) free.classList.add("red");
+    li.append(free);
+    return li;
+  }));
+  fitList(list, (n) => `另有 ${n} 个科室 · ${n} more`);
+}
+
 function renderClocks(d) {
   for (const kind of ["overdue", "due_soon"]) {
     for (const stage of ["accepted", "arrived"]) setK(`request_clocks.${kind}.${stage}`, d[kind][stage], fmtInt(d[kind][stage]));
@@ -293,7 +332,7 @@ function renderEscalation(d) {
 const RENDERERS = {
   county: renderCounty, visits_today: renderVisits, ed: renderEd, facilities: renderFacilities,
   requests: renderRequests, request_clocks: renderClocks, stale_feeds: renderStaleFeeds, escalation: renderEscalation,
-  cases: renderCases, centers: renderCenters,
+  cases: renderCases, centers: renderCenters, referrals: renderReferrals, primary_care: renderPrimaryCare,
 };
 
 function render(doc) {

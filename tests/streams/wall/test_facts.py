@@ -76,6 +76,36 @@ def test_stale_feeds_longest_silence_first_with_the_time_last_heard() -> None:
     ]
 
 
+def test_referral_flow_counts_absent_directions_as_zero_and_pending_wards_expired_first() -> None:
+    given = vectors(
+        facility_info=[sample(1, facility="ch", name="县医院", name_en="CH", level="county_hospital")],
+        referrals_today=[sample(3, direction="up"), sample(1, direction="external")],
+        referrals_month=[sample(40, direction="up"), sample(15, direction="down")],
+        referrals_pending=[
+            sample(2, facility="ch", ward="cardiology"),
+            sample(1, facility="ch", ward="icu"),
+            sample(4, facility="ch", ward=""),  # no ward named yet: no free-bed figure
+        ],
+        referrals_expired=[sample(1, facility="ch", ward="icu")],
+        ward_free_beds=[sample(0, facility="ch", ward="cardiology"), sample(5, facility="ch", ward="icu")],
+    )
+    flow = facts.referrals(given, 0.0, iso)
+    assert flow["today"] == {"up": 3.0, "down": 0.0, "lateral": 0.0, "external": 1.0}
+    assert flow["month"] == {"up": 40.0, "down": 15.0, "lateral": 0.0, "external": 0.0}
+    assert (flow["pending_total"], flow["expired_total"]) == (7.0, 1.0)
+    assert [(p["ward"], p["pending"], p["expired"], p["free_beds"], p["name"]) for p in flow["pending"]] == [
+        ("icu", 1.0, 1.0, 5.0, "县医院"),  # the expired one first, whatever its size
+        ("", 4.0, 0.0, None, "县医院"),
+        ("cardiology", 2.0, 0.0, 0.0, "县医院"),  # a full ward is 0 free beds, not "no data"
+    ]
+
+
+def test_primary_care_share_without_visits_is_no_data_not_zero() -> None:
+    assert facts.primary_care(vectors(), 0.0, iso) == {"today": None, "month": None}
+    given = vectors(primary_share_today=[sample(0.62)], primary_share_month=[sample(0.66)])
+    assert facts.primary_care(given, 0.0, iso) == {"today": 0.62, "month": 0.66}
+
+
 def test_the_documented_queries_are_the_queries_the_wall_asks() -> None:
     from pathlib import Path
 
