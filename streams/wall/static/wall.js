@@ -263,11 +263,11 @@ function renderPrimaryCare(d) {
   for (const k of ["today", "month"]) {
     setK(`primary_care.${k}`, d[k], fmtPct(d[k]));
     for (const node of document.querySelectorAll(`[data-k="primary_care.${k}"]`)) {
-      node.classList.toggle("red", isNum(d[k]) && d[k] < target);
+      node.classList.toggle("below", isNum(d[k]) && d[k] < target);
     }
   }
   const mark = document.getElementById("primary-target");
-  mark.replaceChildren(`目标 ≥ ${fmtPct(target)}（医共体口径）`, make("span", "en", ` target, alliance only`));
+  mark.replaceChildren(`· 目标 ≥ ${fmtPct(target)}（医共体口径）`, make("span", "en", " target (alliance)"));
 }
 
 function renderReferrals(d) {

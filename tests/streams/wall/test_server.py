@@ -153,6 +153,22 @@ def expected_from_prometheus(stack: WallStack) -> dict[str, float | None]:
         expected[f"facility.{facility}.beds_occupied"] = per_occupied.get(facility, 0.0)
     for facility, escalation in prom_by(stack, "medalliance:escalation_level:facility", "facility").items():
         expected[f"escalation.facility.{facility}"] = escalation
+    for period in ("today", "month"):
+        flow = prom_by(stack, f"sum by (direction) (medalliance_referrals_{period})", "direction")
+        for direction in ("up", "down", "lateral", "external"):
+            expected[f"referrals.{period}.{direction}"] = flow.get(direction, 0.0)
+        # 基层诊疗量占比 by hand: visits at town health centers and village clinics over all visits.
+        primary_levels = 'level=~"town_health_center|village_clinic"'
+        visits_by_facility = f"sum by (facility) (medalliance_visits_{period})"
+        primary = prom_scalar(
+            stack,
+            f"sum({visits_by_facility} * on (facility) group_left () "
+            f"max by (facility) (medalliance_facility_info{{{primary_levels}}}))",
+        )
+        total = prom_scalar(stack, f"sum(medalliance_visits_{period})")
+        expected[f"primary_care.{period}"] = (primary or 0.0) / total if total else None
+    expected["referrals.pending_total"] = prom_scalar(stack, "sum(medalliance_referrals_pending)") or 0.0
+    expected["referrals.expired_total"] = prom_scalar(stack, "sum(medalliance_referrals_expired)") or 0.0
     return expected
 
 
