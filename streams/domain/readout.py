@@ -88,7 +88,7 @@ def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> Par
     now = readout.now.timestamp()
     today = readout.now.astimezone(readout.zone).date()
     days = (today.replace(day=1).isoformat(), today.isoformat())
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]] = Counter()
+    gauges: Gauges = Counter()
     samples: list[Sample] = []
     unread: Counter[Unreadable] = Counter()
     for key, kind, value in readable(items, unread):
@@ -111,7 +111,7 @@ def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> Par
 def _totals_samples(
     counters: dict[str, Any],
     days: tuple[str, str],
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]],
+    gauges: Gauges,
     unread: Counter[Unreadable],
 ) -> Iterable[Sample]:
     """The totals' series; a day series adds to its today and month gauges (`days`: the month's
@@ -147,7 +147,7 @@ def _beds_samples(facility_id: str, state: dict[str, Any], registry: Registry) -
 
 
 def _count_ed_visit(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]],
+    gauges: Gauges,
     facility: str,
     visit: dict[str, Any],
     now: float,
@@ -164,9 +164,7 @@ def _count_ed_visit(
             gauges[(ED_LONG_STAY, (facility,))] += 1
 
 
-def _count_request(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], request: dict[str, Any], now: float, readout: Readout
-) -> None:
+def _count_request(gauges: Gauges, request: dict[str, Any], now: float, readout: Readout) -> None:
     if not requests.is_open(request):
         return
     category, to_facility = request["category"], request["to_facility"]
@@ -189,9 +187,7 @@ def _count_request(
 _CASE_CLOCKS: Final = {"overdue": CASE_CLOCKS_OVERDUE, "due_soon": CASE_CLOCKS_DUE_SOON}
 
 
-def _count_case(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], case: dict[str, Any], now: float, centers: Centers
-) -> None:
+def _count_case(gauges: Gauges, case: dict[str, Any], now: float, centers: Centers) -> None:
     if not cases.is_open(case):
         return
     category, center = case["cat"], case["door"]
