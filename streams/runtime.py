@@ -69,6 +69,7 @@ class Pipeline:
             retention=self.settings.retention,
             zone=self.settings.zone,
             centers=self.settings.policy.centers,
+            referrals=self.settings.policy.referrals,
         )
 
 

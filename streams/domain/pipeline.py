@@ -43,6 +43,7 @@ from schemas.events import (
     EdTriage,
     Envelope,
     Feed,
+    ReferralEvent,
     RequestEvent,
     RequestSubmitted,
     VisitOutpatient,
@@ -58,12 +59,16 @@ from schemas.metrics import (
     EVENTS_REJECTED,
     FACILITY_EVENTS,
     FEED_LAST_SEEN,
+    REFERRAL_STAGE_SECONDS,
+    REFERRALS,
+    REFERRALS_ACCEPTED_LATE,
+    REFERRALS_ENDED,
     REQUEST_STAGE_SECONDS,
     VISITS,
 )
-from schemas.policy import Centers
+from schemas.policy import Centers, Referrals, shipped_policy
 from schemas.registry import Registry
-from streams.domain import beds, cases, requests, visits
+from streams.domain import beds, cases, referrals, requests, visits
 from streams.domain.dedupe import Markers
 from streams.domain.effects import Effect, high, inc, observe
 from streams.domain.state import (
@@ -71,6 +76,8 @@ from streams.domain.state import (
     beds_key,
     case_key,
     new_entity,
+    referral_key,
+    referrals_day_key,
     request_key,
     totals_key,
     visit_key,
@@ -92,14 +99,17 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """What a batch needs beyond the messages: the feed, the registry, the clocks' bounds and the
-    five centers' standards (the policy's)."""
+    """What a batch needs beyond the messages: the feed, the registry, the clocks' bounds, the
+    five centers' standards and the referrals' pending limits (the policy's)."""
 
     feed: Feed
     registry: Registry
     retention: timedelta
     zone: ZoneInfo
     centers: Centers
+    # The shipped policy's unless given (the worker gives its settings' policy); a default so
+    # callers written before referrals keep working.
+    referrals: Referrals = field(default_factory=lambda: shipped_policy().referrals)
 
     @property
     def horizon_days(self) -> int:
@@ -226,7 +236,34 @@ def _entity_of(event: Envelope, partition: int, rules: Rules, offset: int) -> En
             cases.new_case,
             lambda s: _apply_case(s, event, offset, rules.centers),
         )
+    if isinstance(event, ReferralEvent):
+        return (
+            referral_key(partition, event.referral_id),
+            referrals.new_referral,
+            lambda s: _apply_referral(s, event, offset, rules),
+        )
     return None
+
+
+def _apply_referral(state: dict[str, Any], event: ReferralEvent, offset: int, rules: Rules) -> list[Effect]:
+    """The referral counted on its request's local date, stage times, endings and a late
+    acceptance, each once, labelled by its direction (and its pair or its receiver)."""
+    changes = referrals.apply_referral_event(
+        state, event, seq=offset, registry=rules.registry, limits=rules.referrals
+    )
+    direction, sender, receiver = state["direction"], state["from_facility"], state["to_facility"]
+    effects: list[Effect] = []
+    if changes.counted:
+        local_date = event.occurred_at.astimezone(rules.zone).date().isoformat()
+        effects.append(inc(REFERRALS, direction, sender, receiver))
+        effects.append(("inc", referrals_day_key(direction, sender, receiver, local_date), 1.0))
+    for stage, seconds in changes.stage_seconds:
+        effects.append(observe(REFERRAL_STAGE_SECONDS, direction, stage, value=seconds))
+    for outcome in changes.endings:
+        effects.append(inc(REFERRALS_ENDED, direction, outcome))
+    if changes.late:
+        effects.append(inc(REFERRALS_ACCEPTED_LATE, direction, receiver))
+    return effects
 
 
 def _apply_case(state: dict[str, Any], event: CaseEvent, offset: int, centers: Centers) -> list[Effect]:

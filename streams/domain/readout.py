@@ -2,9 +2,19 @@
 
     >>> read = partition_samples(items, readout)   # read.samples: [(spec, labels, value), ...]
     >>> board = open_requests(items, readout, partition=3)
+    >>> flows = open_referrals(items, readout, partition=3)
 
-Gauges that depend on the clock (today's visits, long ED stays, last-hour arrivals, due-soon and
-overdue requests) are computed here, when read, from stored event times and `Readout.now`.
+Gauges that depend on the clock (today's and this month's visits and referrals, long ED stays,
+last-hour arrivals, due-soon and overdue requests, pending and expired referrals) are computed
+here, when read, from stored event times and `Readout.now` in the local zone: "this month" is the
+local month of now up to today, so a day series counts in the month its local date is in.
+
+An open referral on the board (`open_referrals`, the `referrals` of /api/requests/open): `display`
+(a number, never the referral_id), `direction`, `reason`, `from_facility`, `to_facility` (the
+receiver's id, or `external_in_county` / `external_out_of_county`), `target_ward` (or null),
+`stage` (the furthest reached), `requested_at`, `stage_times` {stage: time}, `elapsed_seconds`
+since the request, `limit_seconds` (the policy's pending limit for its direction), `pending`,
+`expired` (pending at or past the limit) and `late` (accepted at or past it), `partition`.
 """
 
 from __future__ import annotations
@@ -27,18 +37,19 @@ from schemas.metrics import (
     ED_ARRIVALS_LAST_HOUR,
     ED_LONG_STAY,
     ED_PATIENTS,
+    REFERRALS_EXPIRED,
+    REFERRALS_PENDING,
     REQUESTS_DUE_SOON,
     REQUESTS_OPEN,
     REQUESTS_OVERDUE,
-    VISITS_TODAY,
     MetricSpec,
 )
-from schemas.policy import Centers
+from schemas.policy import Centers, Referrals
 from schemas.registry import Registry
-from streams.domain import beds, cases, requests, visits
+from streams.domain import beds, cases, referrals, requests, visits
 from streams.domain.state import (
+    DAY_SERIES,
     SEP,
-    VISITS_DAY,
     Unreadable,
     cell_counts,
     facility_of_beds,
@@ -48,6 +59,7 @@ from streams.domain.state import (
 )
 
 Sample = tuple[MetricSpec, tuple[str, ...], Any]
+Gauges = Counter[tuple[MetricSpec, tuple[str, ...]]]
 _HOUR: Final = 3600.0
 
 
@@ -60,6 +72,7 @@ class Readout:
     standards: dict[tuple[str, str], float]  # (category, stage) -> seconds
     due_soon_fraction: float
     centers: Centers
+    referrals: Referrals  # the pending limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +86,14 @@ def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> Par
     gauges from entity values. Histogram values are ([non-cumulative bucket counts..., +Inf], sum).
     Keys, series and formats this worker does not know are skipped and counted, never fatal."""
     now = readout.now.timestamp()
-    today = readout.now.astimezone(readout.zone).date().isoformat()
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]] = Counter()
+    today = readout.now.astimezone(readout.zone).date()
+    days = (today.replace(day=1).isoformat(), today.isoformat())
+    gauges: Gauges = Counter()
     samples: list[Sample] = []
     unread: Counter[Unreadable] = Counter()
     for key, kind, value in readable(items, unread):
         if kind == "totals":
-            samples.extend(_totals_samples(value["counters"], today, unread))
+            samples.extend(_totals_samples(value["counters"], days, gauges, unread))
         elif kind == "beds":
             samples.extend(_beds_samples(facility_of_beds(key), value["state"], readout.registry))
         elif kind == "visit":
@@ -88,17 +102,30 @@ def partition_samples(items: Iterable[tuple[str, Any]], readout: Readout) -> Par
             _count_request(gauges, value["state"], now, readout)
         elif kind == "case":
             _count_case(gauges, value["state"], now, readout.centers)
+        elif kind == "referral":
+            _count_referral(gauges, value["state"], now, readout.referrals)
     samples.extend((spec, labels, float(count)) for (spec, labels), count in gauges.items())
     return PartitionReadout(samples, unread)
 
 
-def _totals_samples(counters: dict[str, Any], today: str, unread: Counter[Unreadable]) -> Iterable[Sample]:
+def _totals_samples(
+    counters: dict[str, Any],
+    days: tuple[str, str],
+    gauges: Gauges,
+    unread: Counter[Unreadable],
+) -> Iterable[Sample]:
+    """The totals' series; a day series adds to its today and month gauges (`days`: the month's
+    first local date and today's; ISO dates compare as dates)."""
+    month_start, today = days
     for key, value in counters.items():
         series, *labels = key.split(SEP)
-        if series == VISITS_DAY:
-            facility, kind, date = labels
-            if date == today:
-                yield VISITS_TODAY, (facility, kind), value
+        day = DAY_SERIES.get(series)
+        if day is not None:
+            *gauge_labels, date = labels
+            if month_start <= date <= today:
+                gauges[(day.month, tuple(gauge_labels))] += value
+                if date == today:
+                    gauges[(day.today, tuple(gauge_labels))] += value
             continue
         spec = spec_of(series)
         if spec is None:
@@ -120,7 +147,7 @@ def _beds_samples(facility_id: str, state: dict[str, Any], registry: Registry) -
 
 
 def _count_ed_visit(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]],
+    gauges: Gauges,
     facility: str,
     visit: dict[str, Any],
     now: float,
@@ -137,9 +164,7 @@ def _count_ed_visit(
             gauges[(ED_LONG_STAY, (facility,))] += 1
 
 
-def _count_request(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], request: dict[str, Any], now: float, readout: Readout
-) -> None:
+def _count_request(gauges: Gauges, request: dict[str, Any], now: float, readout: Readout) -> None:
     if not requests.is_open(request):
         return
     category, to_facility = request["category"], request["to_facility"]
@@ -162,9 +187,7 @@ def _count_request(
 _CASE_CLOCKS: Final = {"overdue": CASE_CLOCKS_OVERDUE, "due_soon": CASE_CLOCKS_DUE_SOON}
 
 
-def _count_case(
-    gauges: Counter[tuple[MetricSpec, tuple[str, ...]]], case: dict[str, Any], now: float, centers: Centers
-) -> None:
+def _count_case(gauges: Gauges, case: dict[str, Any], now: float, centers: Centers) -> None:
     if not cases.is_open(case):
         return
     category, center = case["cat"], case["door"]
@@ -173,6 +196,15 @@ def _count_case(
         spec = _CASE_CLOCKS.get(clock.status)
         if spec is not None:
             gauges[(spec, (category, clock.standard, center))] += 1
+
+
+def _count_referral(gauges: Gauges, referral: dict[str, Any], now: float, limits: Referrals) -> None:
+    if not referrals.is_pending(referral):
+        return
+    labels = (referral["to_facility"], referrals.target_ward(referral) or "")
+    gauges[(REFERRALS_PENDING, labels)] += 1
+    if referrals.is_expired(referral, now=now, limits=limits):
+        gauges[(REFERRALS_EXPIRED, labels)] += 1
 
 
 def display_number(request_key: str) -> str:
@@ -249,6 +281,39 @@ def open_cases(items: Iterable[tuple[str, Any]], readout: Readout, *, partition:
             }
         )
     return sorted(board, key=lambda entry: entry["opened_at"])
+
+
+def open_referrals(
+    items: Iterable[tuple[str, Any]], readout: Readout, *, partition: int
+) -> list[dict[str, Any]]:
+    """The open (not ended) referrals of a partition, for the wall (fields: the module docstring);
+    a display number instead of the referral_id."""
+    now = readout.now.timestamp()
+    board = []
+    for key, kind, value in readable(items):
+        referral = value["state"] if kind == "referral" else None
+        if referral is None or not referrals.is_open(referral):
+            continue
+        board.append(
+            {
+                "display": display_number(key),
+                "direction": referral["direction"],
+                "reason": referral["reason"],
+                "from_facility": referral["from_facility"],
+                "to_facility": referral["to_facility"],
+                "target_ward": referrals.target_ward(referral),
+                "stage": referrals.furthest_stage(referral),
+                "requested_at": _iso(referral["requested"][0]),
+                "stage_times": {stage: _iso(times[0]) for stage, times in referral["stages"].items()},
+                "elapsed_seconds": referrals.elapsed(referral, now=now),
+                "limit_seconds": readout.referrals.pending_limit_seconds(referral["direction"]),
+                "pending": referrals.is_pending(referral),
+                "expired": referrals.is_expired(referral, now=now, limits=readout.referrals),
+                "late": referrals.accepted_late(referral, limits=readout.referrals),
+                "partition": partition,
+            }
+        )
+    return sorted(board, key=lambda entry: entry["requested_at"])
 
 
 def _iso(ts: float) -> str:

@@ -1,4 +1,4 @@
-"""High-risk requests: furthest stage, stage times, and the clocks against the time standards.
+"""The stage machinery of requests and referrals (a Flow each): furthest stage, stage times, clocks.
 
     >>> request = new_request()
     >>> apply_request_event(request, "request.accepted", at=300.0, seq=4)
@@ -6,6 +6,11 @@
     >>> apply_request_event(request, "request.submitted", at=0.0, seq=5,
     ...                     category="stroke", from_facility="a", to_facility="b")
     [('accepted', 300.0)]
+
+A Flow says how one kind of entity moves: the stage that starts it (its [at, seq] is kept under the
+stage's own name), the order of progress, the endings, the stages reported once paired with the
+start, and the stage of each event type. High-risk requests (REQUEST_FLOW, below) and two-way
+referrals (streams.domain.referrals.REFERRAL_FLOW) share every function here.
 
 A request value (streams.domain.state.RequestState) keeps `submitted` ([at, seq] of the first
 submission), `category`, `from_facility`, `to_facility` (fixed by the first submission) and
@@ -15,14 +20,38 @@ Observations (stage, seconds) are returned once both times of a pair are known.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from schemas.events import REQUEST_STAGE_OF_TYPE, STAGES, TIMED_STAGES
 from streams.domain import clocks
 
 RequestState = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """The stages of one kind of entity (requests, referrals)."""
+
+    start: str  # counts the entity; its [at, seq] is kept under this key of the value
+    order: tuple[str, ...]  # progress, start first: the furthest reached is the entity's stage
+    endings: tuple[str, ...]  # any of them closes the entity
+    paired: tuple[str, ...]  # reported (stage, seconds from the start) once both times are known
+    stage_of_type: Mapping[str, str]
+
+    def rank(self, stage: str) -> int:
+        return self.order.index(stage)
+
+
 ENDINGS: Final = ("completed", "rejected", "cancelled")
-_RANK: Final[dict[str, int]] = {stage: rank for rank, stage in enumerate(STAGES)}
+REQUEST_FLOW: Final = Flow(
+    start="submitted",
+    order=tuple(STAGES),
+    endings=ENDINGS,
+    paired=tuple(TIMED_STAGES),
+    stage_of_type=REQUEST_STAGE_OF_TYPE,
+)
 
 
 def new_request() -> RequestState:
@@ -36,6 +65,29 @@ def new_request() -> RequestState:
     }
 
 
+def apply_stage_event(
+    entity: dict[str, Any], flow: Flow, event_type: str, *, at: float, seq: int, fixed: Mapping[str, Any]
+) -> list[tuple[str, float]]:
+    """Apply an event of `flow`; the first start event also sets the `fixed` fields (the others'
+    `fixed` is ignored). Return the (paired stage, seconds from the start) pairs completed by it,
+    a negative time as 0."""
+    entity["last"] = max(entity["last"], at)
+    stage = flow.stage_of_type[event_type]
+    stages = entity["stages"]
+    if stage == flow.start:
+        if entity[flow.start] is not None:
+            return []
+        entity.update(fixed)
+        entity[flow.start] = [at, seq]
+        return [(s, max(0.0, stages[s][0] - at)) for s in flow.paired if s in stages]
+    if stage in stages:
+        return []
+    stages[stage] = [at, seq]
+    if entity[flow.start] is None or stage not in flow.paired:
+        return []
+    return [(stage, max(0.0, at - entity[flow.start][0]))]
+
+
 def apply_request_event(
     request: RequestState,
     event_type: str,
@@ -47,40 +99,33 @@ def apply_request_event(
     to_facility: str | None = None,
 ) -> list[tuple[str, float]]:
     """Apply a request.* event; return the (stage, seconds-from-submission) pairs completed by it."""
-    request["last"] = max(request["last"], at)
-    stage = REQUEST_STAGE_OF_TYPE[event_type]
-    if stage == "submitted":
-        if request["submitted"] is not None:
-            return []
-        request.update(
-            submitted=[at, seq], category=category, from_facility=from_facility, to_facility=to_facility
-        )
-        return [(s, max(0.0, request["stages"][s][0] - at)) for s in TIMED_STAGES if s in request["stages"]]
-    if stage in request["stages"]:
-        return []
-    request["stages"][stage] = [at, seq]
-    if request["submitted"] is None or stage not in TIMED_STAGES:
-        return []
-    return [(stage, max(0.0, at - request["submitted"][0]))]
+    fixed = {"category": category, "from_facility": from_facility, "to_facility": to_facility}
+    return apply_stage_event(request, REQUEST_FLOW, event_type, at=at, seq=seq, fixed=fixed)
 
 
-def furthest_stage(request: RequestState) -> str:
-    """The furthest of submitted → accepted → dispatched → arrived → completed reached."""
-    reached = [stage for stage in request["stages"] if stage in _RANK]
-    return max(reached, key=_RANK.__getitem__) if reached else "submitted"
+def started_at(entity: dict[str, Any], flow: Flow = REQUEST_FLOW) -> float:
+    """When a counted entity started (its first start event)."""
+    return float(entity[flow.start][0])
 
 
-def is_counted(request: RequestState) -> bool:
-    """A request counts in the metrics only once its submission is accepted."""
-    return request["submitted"] is not None
+def furthest_stage(entity: dict[str, Any], flow: Flow = REQUEST_FLOW) -> str:
+    """The furthest stage of the flow's order reached (requests: submitted → accepted → dispatched
+    → arrived → completed); the start when none after it is."""
+    reached = [stage for stage in entity["stages"] if stage in flow.order]
+    return max(reached, key=flow.rank) if reached else flow.start
 
 
-def is_open(request: RequestState) -> bool:
-    return is_counted(request) and not any(stage in request["stages"] for stage in ENDINGS)
+def is_counted(entity: dict[str, Any], flow: Flow = REQUEST_FLOW) -> bool:
+    """An entity counts in the metrics only once its start event is accepted."""
+    return entity[flow.start] is not None
 
 
-def has_reached(request: RequestState, stage: str) -> bool:
-    return _RANK[furthest_stage(request)] >= _RANK[stage]
+def is_open(entity: dict[str, Any], flow: Flow = REQUEST_FLOW) -> bool:
+    return is_counted(entity, flow) and not any(stage in entity["stages"] for stage in flow.endings)
+
+
+def has_reached(entity: dict[str, Any], stage: str, flow: Flow = REQUEST_FLOW) -> bool:
+    return flow.rank(furthest_stage(entity, flow)) >= flow.rank(stage)
 
 
 def clock_status(

@@ -9,7 +9,8 @@ This module is the one place the state's names are written: the key layout, the 
 every value (the TypedDicts below), the ids of the series kept in the totals, the version.
 
 Keys: `t|<p>|<bucket>` totals, `b|<p>|<facility>` a facility's wards, `e|<p>|<facility>|<visit>`
-an ED visit, `r|<p>|<request>` a request, `d|<p>|<day>|<chunk>` dedupe markers. The one-letter tag
+an ED visit, `r|<p>|<request>` a request, `k|<p>|<case>` a clinical case, `f|<p>|<referral>` a
+two-way referral, `d|<p>|<day>|<chunk>` dedupe markers. The one-letter tag
 comes first so the sweep and the collector can select a partition's keys by prefix; a key holds no
 metric name.
 
@@ -33,7 +34,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, Final, Literal, TypedDict
+from typing import Any, Final, Literal, NamedTuple, TypedDict
 
 from schemas.metrics import (
     CASE_BYPASS,
@@ -46,21 +47,30 @@ from schemas.metrics import (
     EVENTS_REJECTED,
     FACILITY_EVENTS,
     FEED_LAST_SEEN,
+    REFERRAL_STAGE_SECONDS,
+    REFERRALS,
+    REFERRALS_ACCEPTED_LATE,
+    REFERRALS_ENDED,
+    REFERRALS_MONTH,
+    REFERRALS_TODAY,
     REQUEST_STAGE_SECONDS,
     VISITS,
+    VISITS_MONTH,
+    VISITS_TODAY,
     MetricSpec,
 )
 
 VERSION: Final = 1
 SEP: Final = "\x1f"  # between a series id and its label values (never in a label value)
 
-KeyKind = Literal["totals", "beds", "visit", "request", "case", "markers"]
+KeyKind = Literal["totals", "beds", "visit", "request", "case", "referral", "markers"]
 _KIND_OF_TAG: Final[dict[str, KeyKind]] = {
     "t": "totals",
     "b": "beds",
     "e": "visit",
     "r": "request",
     "k": "case",  # a clinical case of the five centers (streams.domain.cases; format 1 only)
+    "f": "referral",  # a two-way referral (streams.domain.referrals; format 1 only)
     "d": "markers",
 }
 Unreadable = Literal["unknown_key", "unknown_series", "newer_version"]
@@ -79,10 +89,27 @@ SERIES: Final[dict[str, MetricSpec]] = {
     "case_intervals": CASE_INTERVAL_SECONDS,
     "case_within": CASE_INTERVALS_WITHIN,
     "case_bypass": CASE_BYPASS,
+    "referrals": REFERRALS,
+    "referral_stage_seconds": REFERRAL_STAGE_SECONDS,
+    "referrals_ended": REFERRALS_ENDED,
+    "referrals_accepted_late": REFERRALS_ACCEPTED_LATE,
 }
-# A facility's visits of one kind on one local date (labels facility, kind, date): today's are
-# exported as visits_today, older ones are pruned by the sweep.
-VISITS_DAY: Final = "visits_day"
+# Counts by local date: the labels of their today/month gauges, then the date. Today's are exported
+# as the today gauge, the current month's to date summed as the month gauge; the sweep prunes the
+# days before both the month and yesterday (streams.domain.retention).
+VISITS_DAY: Final = "visits_day"  # a facility's visits of one kind (facility, kind, date)
+REFERRALS_DAY: Final = "referrals_day"  # referrals requested (direction, from, to facility, date)
+
+
+class DaySeries(NamedTuple):
+    today: MetricSpec
+    month: MetricSpec
+
+
+DAY_SERIES: Final[dict[str, DaySeries]] = {
+    VISITS_DAY: DaySeries(VISITS_TODAY, VISITS_MONTH),
+    REFERRALS_DAY: DaySeries(REFERRALS_TODAY, REFERRALS_MONTH),
+}
 _ID_OF_NAME: Final = {spec.name: series for series, spec in SERIES.items()}
 
 
@@ -135,6 +162,19 @@ class RequestState(TypedDict):
     last: float
 
 
+class ReferralState(TypedDict):
+    requested: list[Any] | None  # [at, seq] of the first referral.requested
+    direction: str | None  # up, down, lateral, external (schemas.events.DIRECTIONS)
+    reason: str | None
+    department: str | None
+    from_facility: str | None  # the sender
+    to_facility: str | None  # the receiver: a facility id, or EXTERNAL_FACILITY_LABEL's (never a code)
+    ward: str | None  # the target ward the request named
+    accept_wards: dict[str, str]  # facility -> the ward its first referral.accepted naming one named
+    stages: dict[str, list[Any]]  # stage -> [at, seq] of its first accepted event
+    last: float
+
+
 class StateVersionError(ValueError):
     """A value written by a newer worker than this one."""
 
@@ -179,6 +219,10 @@ def case_key(partition: int, case: str) -> str:
     return f"k|{partition}|{case}"
 
 
+def referral_key(partition: int, referral: str) -> str:
+    return f"f|{partition}|{referral}"
+
+
 def marker_key(partition: int, day: int, chunk: int) -> str:
     return f"d|{partition}|{day}|{chunk}"
 
@@ -218,13 +262,26 @@ def series_key(spec: MetricSpec, *labels: str) -> str:
     return SEP.join((_ID_OF_NAME[spec.name], *labels))
 
 
+def day_key(series: str, *labels: str, local_date: str) -> str:
+    """Totals key of a day series (DAY_SERIES) on a local date: its gauges' labels, then the date."""
+    spec = DAY_SERIES[series].today
+    if len(labels) != len(spec.labels):
+        raise ValueError(f"{series} takes labels {spec.labels}, got {labels}")
+    return SEP.join((series, *labels, local_date))
+
+
 def visits_day_key(facility: str, kind: str, local_date: str) -> str:
-    """Totals key of a facility's visits on a local date (the source of `visits_today`)."""
-    return SEP.join((VISITS_DAY, facility, kind, local_date))
+    """Totals key of a facility's visits on a local date (visits_today, visits_month)."""
+    return day_key(VISITS_DAY, facility, kind, local_date=local_date)
+
+
+def referrals_day_key(direction: str, from_facility: str, to_facility: str, local_date: str) -> str:
+    """Totals key of the referrals requested on a local date (referrals_today, referrals_month)."""
+    return day_key(REFERRALS_DAY, direction, from_facility, to_facility, local_date=local_date)
 
 
 def spec_of(series: str) -> MetricSpec | None:
-    """The catalog metric a series id is exported as; None for VISITS_DAY and unknown ids."""
+    """The catalog metric a series id is exported as; None for a day series and unknown ids."""
     return SERIES.get(series)
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Final
 
 from streams.domain.effects import Effect, apply_effects
-from streams.domain.state import SEP, VISITS_DAY, TotalsValue, new_totals, spec_of, totals_key, upgrade
+from streams.domain.state import DAY_SERIES, SEP, TotalsValue, new_totals, spec_of, totals_key, upgrade
 from streams.domain.store import StateStore
 from streams.domain.writeback import WriteBack
 
@@ -35,17 +35,21 @@ def resume_offset(store: StateStore, partition: int) -> int:
     return 0 if totals is None else int(upgrade(key, totals)["offset"]) + 1
 
 
+# The label a series is bucketed by: its facility, else its sender (a referral pair's series would
+# otherwise all sit in the feed-wide value, the one rewritten by every batch).
+_FACILITY_LABELS: Final = ("facility", "from_facility")
+
+
 @lru_cache(maxsize=65_536)
 def _bucket_of_series(key: str) -> str:
     """Which totals value keeps a series: its facility's bucket, "" for feed-wide series."""
     series, *labels = key.split(SEP)
-    spec = spec_of(series)
-    if series == VISITS_DAY:
-        facility = labels[0]
-    elif spec is not None and "facility" in spec.labels:
-        facility = labels[spec.labels.index("facility")]
-    else:
+    day = DAY_SERIES.get(series)
+    spec = day.today if day is not None else spec_of(series)
+    named = [name for name in _FACILITY_LABELS if spec is not None and name in spec.labels]
+    if spec is None or not named:
         return ""
+    facility = labels[spec.labels.index(named[0])]
     return str(zlib.crc32(facility.encode()) % TOTALS_BUCKETS)
 
 

@@ -74,6 +74,7 @@ def readout_from(settings: Settings, registry: Registry, now: datetime) -> Reado
         standards=policy.requests.standards(),
         due_soon_fraction=policy.requests.due_soon_share,
         centers=policy.centers,
+        referrals=policy.referrals,
     )
 
 

@@ -20,12 +20,14 @@ from streams.settings import load_settings
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
 
-def _event(event_id: str, kind: str, minutes_ago: float, **fields: Any) -> bytes:
+def _event(
+    event_id: str, kind: str, minutes_ago: float, facility: str = "yx-ch-people", **fields: Any
+) -> bytes:
     body = {
         "event_id": event_id,
         "type": kind,
         "schema_version": 1,
-        "facility_id": "yx-ch-people",
+        "facility_id": facility,
         "occurred_at": (NOW - timedelta(minutes=minutes_ago)).isoformat(),
         **fields,
     }
@@ -48,16 +50,63 @@ def _visits_log() -> list[bytes]:
     return log
 
 
-@pytest.fixture
-def rules(registry: Registry) -> Rules:
+TOWN, VILLAGE, HOSPITAL = "yx-thc-zhigong", "yx-vc-zhigong-01", "yx-ch-people"
+# NOW is 10:00 in Asia/Shanghai: a request 900 minutes ago was yesterday (2026-11-21 19:00), local.
+REFERRALS = [  # (referral, receiver or outside scope, [(type, minutes ago, publisher), ...])
+    ("ref-a", HOSPITAL, [("requested", 300, TOWN), ("accepted", 290, HOSPITAL),
+                         ("arrived", 240, HOSPITAL), ("returned", 60, HOSPITAL)]),
+    ("ref-b", VILLAGE, [("requested", 200, HOSPITAL), ("rejected", 150, VILLAGE)]),
+    ("ref-c", TOWN, [("requested", 250, VILLAGE), ("accepted", 100, TOWN)]),  # 150 min: late
+    ("ref-d", "out_of_county", [("requested", 900, HOSPITAL), ("cancelled", 800, HOSPITAL)]),
+    ("ref-e", "yx-thc-chengcun", [("requested", 10, TOWN)]),  # pending
+]  # fmt: skip
+
+
+def _referrals_log() -> list[bytes]:
+    log: list[bytes] = []
+    for referral, receiver, steps in REFERRALS:
+        for kind, minutes_ago, publisher in steps:
+            fields: dict[str, Any] = {"referral_id": referral}
+            if kind == "requested":
+                external = receiver in ("in_county", "out_of_county")
+                fields |= {"reason": "specialist", "department": "内科"}
+                fields |= (
+                    {"to_external_code": "GZ-01", "to_external_scope": receiver}
+                    if external
+                    else {"to_facility_id": receiver}
+                )
+            elif kind in ("rejected", "cancelled"):
+                fields["reason"] = "no bed"
+            log.append(_event(f"{referral}-{kind}", f"referral.{kind}", minutes_ago, publisher, **fields))
+    duplicate = log[7]  # ref-c's acceptance again (same event_id)
+    again = _event("ref-a-accepted-2", "referral.accepted", 280, HOSPITAL, referral_id="ref-a")
+    log += [duplicate, again]
+    random.Random(11).shuffle(log)
+    return log
+
+
+def _rules(registry: Registry, feed: str) -> Rules:
     settings = load_settings()
     return Rules(
-        feed="visits",
+        feed=feed,  # type: ignore[arg-type]
         registry=registry,
         retention=settings.retention,
         zone=settings.zone,
         centers=settings.policy.centers,
+        referrals=settings.policy.referrals,
     )
+
+
+@pytest.fixture
+def rules(registry: Registry) -> Rules:
+    return _rules(registry, "visits")
+
+
+@pytest.fixture(params=["visits", "requests"])
+def logged(request: pytest.FixtureRequest, registry: Registry) -> tuple[Rules, list[bytes]]:
+    """A feed's rules and a log of it (ED visits and outpatients; referrals)."""
+    log = _visits_log() if request.param == "visits" else _referrals_log()
+    return _rules(registry, request.param), log
 
 
 class Changelog:
@@ -118,8 +167,42 @@ def test_duplicate_and_malformed_are_counted_once_each(rules: Rules) -> None:
     assert counters["ed_departures\x1fyx-ch-people\x1fdischarged"] == departures
 
 
-def test_redelivering_everything_changes_nothing(rules: Rules) -> None:
-    log = _visits_log()
+def test_referrals_are_counted_once_by_direction_date_stage_ending_and_lateness(registry: Registry) -> None:
+    store = DictStore({})
+    _run(store, _rules(registry, "requests"), _referrals_log(), 0, 4)
+    counters = _counters(store)
+    pairs = [
+        ("up", TOWN, HOSPITAL),
+        ("down", HOSPITAL, VILLAGE),
+        ("up", VILLAGE, TOWN),
+        ("external", HOSPITAL, "external_out_of_county"),
+        ("lateral", TOWN, "yx-thc-chengcun"),
+    ]
+    dates = ["2026-11-22", "2026-11-22", "2026-11-22", "2026-11-21", "2026-11-22"]
+    expected = {"\x1f".join(("referrals", *pair)): 1.0 for pair in pairs}
+    expected |= {
+        "\x1f".join(("referrals_day", *pair, day)): 1.0 for pair, day in zip(pairs, dates, strict=True)
+    }
+    expected |= {
+        "referrals_ended\x1fup\x1freturned": 1.0,
+        "referrals_ended\x1fdown\x1frejected": 1.0,
+        "referrals_ended\x1fexternal\x1fcancelled": 1.0,
+        "referrals_accepted_late\x1fup\x1f" + TOWN: 1.0,  # ref-c: 150 min against the 2 h up limit
+    }
+    assert {k: v for k, v in counters.items() if k.startswith("referrals")} == expected
+    assert counters["duplicates\x1frequests"] == 1
+    # ref-a accepted after 10 min and arrived after 60, ref-c accepted after 150 (one each).
+    accepted, arrived = (
+        counters[f"referral_stage_seconds\x1fup\x1f{stage}"] for stage in ("accepted", "arrived")
+    )
+    assert (sum(accepted["counts"].values()), accepted["sum"]) == (2, 600.0 + 9000.0)
+    assert (sum(arrived["counts"].values()), arrived["sum"]) == (1, 3600.0)
+    assert accepted["counts"]["600"] == 1 and accepted["counts"]["14400"] == 1  # 10 min, 240 min bounds
+    assert not [k for k in counters if k.startswith("referral_stage_seconds") and "\x1fup\x1f" not in k]
+
+
+def test_redelivering_everything_changes_nothing(logged: tuple[Rules, list[bytes]]) -> None:
+    rules, log = logged
     store = DictStore({})
     _run(store, rules, log, 0, 7)
     before = orjson.dumps(store.data, option=orjson.OPT_SORT_KEYS)
@@ -127,8 +210,8 @@ def test_redelivering_everything_changes_nothing(rules: Rules) -> None:
     assert orjson.dumps(store.data, option=orjson.OPT_SORT_KEYS) == before
 
 
-def test_a_crash_between_any_two_writes_neither_loses_nor_doubles(rules: Rules) -> None:
-    log = _visits_log()
+def test_a_crash_between_any_two_writes_neither_loses_nor_doubles(logged: tuple[Rules, list[bytes]]) -> None:
+    rules, log = logged
     clean = Changelog()
     _run(clean, rules, log, 0, 10)
     expected = _counters(clean)
@@ -147,10 +230,12 @@ def test_a_crash_between_any_two_writes_neither_loses_nor_doubles(rules: Rules) 
             assert _counters(restarted) == expected, (crashed_batch, kept)
 
 
-def test_resuming_at_the_states_offset_after_any_prefix_of_the_changelog_is_exact(rules: Rules) -> None:
+def test_resuming_at_the_states_offset_after_any_prefix_of_the_changelog_is_exact(
+    logged: tuple[Rules, list[bytes]],
+) -> None:
     """Whatever part of the changelog survives (up to none of it: a commit that ran ahead of its
     writes, a recovery that restored nothing), reading again from resume_offset is exact."""
-    log = _visits_log()
+    rules, log = logged
     clean = Changelog()
     _run(clean, rules, log, 0, 10)
     expected = _counters(clean)
