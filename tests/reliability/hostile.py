@@ -217,7 +217,7 @@ def _referral_fields(draw: st.DrawFn, kind: str, wards: list[str], registry: Reg
         return fields
     receiver = registry.facilities[draw(st.sampled_from(sorted(registry.facilities)))]
     fields["to_facility_id"] = receiver.id
-    if receiver.wards and draw(st.booleans()):
+    if len(receiver.wards) > 0 and draw(st.booleans()):
         fields["target_ward_id"] = draw(st.sampled_from(sorted(receiver.wards)))
     return fields
 

@@ -9,7 +9,8 @@ each case's reason is typed by hand from the contract's precedence, and both the
 
 `malformed_messages` covers every reject reason of EVENTS.md, including the precedence cases
 (a too-large invalid JSON is too_large; a type of another feed is unknown_type; an unknown
-facility with an unknown ward is unknown_facility; a field error beats an unknown facility...).
+facility with an unknown ward is unknown_facility; a field error beats an unknown facility...),
+and the referral's own: one destination, an outside code's alphabet, a target ward of the receiver.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ reads it.
 It imports nothing of the code under test: the facilities, names and ward sizes come from the
 shipped registry YAML read here, and the contract's defaults (time zone, long stay, due soon, the
 time standards, the retention) are typed in tests/support/contract.py, so a wrong default in the
-product cannot pass on both sides.
+product cannot pass on both sides. The clinical cases' and the referrals' series come from their
+own modules (tests/support/reference_cases.py, reference_referrals.py), the indicators built on
+these figures from tests/support/reference_indicators.py.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import pytest
 from schemas.decode import Rejection, decode
 from schemas.registry import load_registry
 from tests.support.contract import REFERRAL_REASONS, REFERRAL_STAGE_BUCKETS, bucket_label
-from tests.support.reference import Expected, Published, accepted_events, expected_metrics
+from tests.support.reference import Expected, Published, accepted_events, expected_metrics, same_local_month
 from tests.support.reference_decode import judge
 from tests.support.reference_indicators import (
     arrived_accepted_share,
@@ -209,7 +209,7 @@ def test_the_receiver_s_first_acceptance_names_the_ward() -> None:
         asked("r1", THC, local("08:00"), "W1", to_facility_id=PEOPLE, target_ward_id="cardiology"),
         # TCM is not the receiver: its ward changes nothing. The people's hospital's first acceptance
         # names the ICU; its second, the neurology ward, comes too late to matter.
-        referral("a1", "accepted", TCM, local("08:05"), "W1", target_ward_id="icu"),
+        referral("a1", "accepted", TCM, local("08:05"), "W1", target_ward_id="rehabilitation"),
         referral("a2", "accepted", PEOPLE, local("08:10"), "W1", target_ward_id="icu"),
         referral("a3", "accepted", PEOPLE, local("08:01"), "W1", target_ward_id="neurology"),
         asked("r2", THC, local("08:00"), "W2", to_facility_id=PEOPLE, target_ward_id="cardiology"),
@@ -266,6 +266,7 @@ def test_a_month_boundary_in_the_alliance_zone() -> None:
         series("referrals_today", direction="up", from_facility=CLINIC, to_facility=THC): 1,
         series("referrals_month", direction="up", from_facility=CLINIC, to_facility=THC): 1,
     }
+    assert not same_local_month(day("2025-12-01T12:00:00+08:00"), MONTH_START)  # a year apart
     # A second before midnight everything is of 30 November, the day and the month.
     before = expected_metrics(MONTH_LOG[:1] + MONTH_LOG[3:4], now=day("2026-11-30T23:59:59+08:00"))
     assert periods(before) == {
