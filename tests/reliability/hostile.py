@@ -27,7 +27,9 @@ from tests.support.contract import (
     CASE_ARRIVALS,
     DETAIL_MILESTONES,
     DIAGNOSIS_CENTER,
+    EXTERNAL_SCOPES,
     MILESTONE_CENTERS,
+    REFERRAL_REASONS,
     STRATEGY_BOTH,
     STRATEGY_CENTER,
 )
@@ -73,7 +75,8 @@ def _feed_of(event: dict[str, Any]) -> Feed:
 
 
 def _key_of(event: dict[str, Any]) -> bytes:
-    return str(event.get("request_id") or event.get("case_id") or event.get("facility_id")).encode()
+    keys = ("request_id", "case_id", "referral_id", "facility_id")
+    return str(next((event[k] for k in keys if event.get(k)), None)).encode()
 
 
 def dumps(value: Any) -> bytes:
@@ -158,6 +161,8 @@ def _type_fields(draw: st.DrawFn, kind: str, wards: list[str], registry: Registr
         return {"visit_id": draw(PSEUDONYM), "disposition": draw(st.sampled_from(DISPOSITIONS))}
     if kind.startswith("case."):
         return _case_fields(draw, kind, registry)
+    if kind.startswith("referral."):
+        return _referral_fields(draw, kind, wards, registry)
     fields: dict[str, Any] = {"request_id": draw(PSEUDONYM)}
     if kind == "request.submitted":
         fields["category"] = draw(st.sampled_from(CATEGORIES))
@@ -191,6 +196,29 @@ def _case_fields(draw: st.DrawFn, kind: str, registry: Registry) -> dict[str, An
         fields["strategy"] = draw(
             st.sampled_from(sorted(own + ([STRATEGY_BOTH] if category in ("chest_pain", "stroke") else [])))
         )
+    return fields
+
+
+def _referral_fields(draw: st.DrawFn, kind: str, wards: list[str], registry: Registry) -> dict[str, Any]:
+    """A referral event's fields: a request to an alliance facility (maybe a ward of it) or, by code
+    and scope, outside; an acceptance maybe into a ward of the publisher's."""
+    fields: dict[str, Any] = {"referral_id": draw(PSEUDONYM)}
+    if kind in ("referral.rejected", "referral.cancelled"):
+        fields["reason"] = draw(_INJECTION) * draw(st.integers(1, 5))
+    if kind == "referral.accepted" and wards and draw(st.booleans()):
+        fields["target_ward_id"] = draw(st.sampled_from(wards))
+    if kind != "referral.requested":
+        return fields
+    fields["reason"] = draw(st.sampled_from(REFERRAL_REASONS))
+    fields["department"] = draw(_INJECTION)[:64]
+    if draw(st.booleans()):
+        fields["to_external_code"] = draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True))
+        fields["to_external_scope"] = draw(st.sampled_from(EXTERNAL_SCOPES))
+        return fields
+    receiver = registry.facilities[draw(st.sampled_from(sorted(registry.facilities)))]
+    fields["to_facility_id"] = receiver.id
+    if len(receiver.wards) > 0 and draw(st.booleans()):
+        fields["target_ward_id"] = draw(st.sampled_from(sorted(receiver.wards)))
     return fields
 
 

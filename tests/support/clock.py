@@ -4,6 +4,7 @@ after local midnight for tests that need a figure of "today" above 0 at any hour
     >>> start = past_morning()                  # 08:00 Asia/Shanghai yesterday, as UTC
     >>> now = wait_past_midnight()              # not in the first seconds of a local day
     >>> events += visits_today(registry, seed=1, now=now)
+    >>> events += referrals_today(registry, now=now)  # one of each direction since midnight
     >>> samples, expected = settled_scrape(worker.scrape, lambda at: reference(log, now=at))
 
 The simulator's traffic follows the hour (clinics closed at night: a night hour holds a tenth of a
@@ -15,6 +16,7 @@ midnight, spread up to a few seconds before now.
 from __future__ import annotations
 
 import time as wall_clock
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final, TypeVar
@@ -44,8 +46,9 @@ def settled_scrape(
     scrape: Callable[[], Scrape], reference: Callable[[datetime], Reading]
 ) -> tuple[Scrape, Reading]:
     """A scrape and the reference's figures at it, read just before and just after the scrape.
-    If a clock boundary (ED long stay, due soon, overdue, today, last hour) fell between the two
-    readings, the worker's figure was legitimately either: the scrape is taken again."""
+    If a clock boundary (ED long stay, due soon, overdue, last hour, a referral's pending limit,
+    local midnight: today, and the first of a month: month to date) fell between the two readings,
+    the worker's figure was legitimately either: the scrape is taken again."""
     for _ in range(SCRAPE_ATTEMPTS):
         before = reference(datetime.now(UTC))
         samples = scrape()
@@ -92,6 +95,49 @@ def visits_today(registry: Registry, *, seed: int, now: datetime) -> list[dict[s
         moved += [_at(e, _occurred(e) + shift) for e in visit if _occurred(e) + shift <= last]
     assert len(outpatient) == TODAY_OUTPATIENT and len(emergency) == TODAY_EMERGENCY
     return sorted(moved, key=_occurred)
+
+
+def referrals_today(registry: Registry, *, now: datetime) -> list[dict[str, Any]]:
+    """One referral of each direction (up with a target ward, down, lateral, out of the alliance in
+    and out of the county) requested between local midnight and `now` - _BEFORE_NOW, the up and
+    the lateral ones accepted by their receiver a second later, in time order."""
+    first, last = local_midnight(now) + timedelta(seconds=1), now - _BEFORE_NOW
+    assert last > first, f"no room for today's referrals between {first} and {last}: use wait_past_midnight"
+    hospitals, centers = (
+        sorted(f.id for f in registry.facilities.values() if f.level == level)
+        for level in ("county_hospital", "town_health_center")
+    )
+    hospital, center, other_center = hospitals[0], centers[0], centers[1]
+    ward = next(iter(registry.facilities[hospital].wards))
+    other = {"reason": "other"}
+    # (sender, destination and reason, accepted)
+    table: list[tuple[str, dict[str, str], bool]] = [
+        (center, {"to_facility_id": hospital, "target_ward_id": ward, "reason": "beyond_capability"}, True),
+        (hospital, {"to_facility_id": center, "reason": "recovery"}, False),
+        (center, {"to_facility_id": other_center, "reason": "equipment"}, True),
+        (hospital, {"to_external_code": "GD-GZ-01", "to_external_scope": "out_of_county", **other}, False),
+        (hospital, {"to_external_code": "GD-YJ-01", "to_external_scope": "in_county", **other}, False),
+    ]  # fmt: skip
+    events: list[dict[str, Any]] = []
+    for (sender, fields, accepted), slot in zip(table, _slots(first, last, len(table)), strict=True):
+        referral_id = f"ref-today-{uuid.uuid4().hex[:12]}"
+        events.append(
+            _referral_event("referral.requested", sender, slot, referral_id, department="内科", **fields)
+        )
+        answer = slot + timedelta(seconds=1)
+        if accepted and answer <= last:
+            events.append(_referral_event("referral.accepted", fields["to_facility_id"], answer, referral_id))
+    return sorted(events, key=_occurred)
+
+
+def _referral_event(
+    kind: str, facility: str, at: datetime, referral_id: str, **fields: str
+) -> dict[str, Any]:
+    return {
+        "event_id": str(uuid.uuid4()), "type": kind, "schema_version": 1, "facility_id": facility,
+        "occurred_at": at.replace(microsecond=0).astimezone(ALLIANCE_ZONE).isoformat(),
+        "referral_id": referral_id, **fields,
+    }  # fmt: skip
 
 
 def _ed_visits(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -63,12 +63,17 @@ def combined(samples: Samples, name: str, spec: Series) -> dict[Labels, float]:
 
 
 def _canonical(samples: Samples, name: str) -> dict[tuple[str, Labels], float]:
-    """The samples of one name, with a bucket's `le` spelled one way ("60" and "60.0" alike)."""
+    """The samples of one name, with a bucket's `le` spelled one way ("60" and "60.0" alike) and
+    no label of empty value: to Prometheus `ward=""` is no `ward` label at all (a referral pending
+    for no named ward is stored without it, though the worker's page writes it)."""
     found: dict[tuple[str, Labels], float] = {}
     for (sample_name, labels), value in samples.items():
         if sample_name == name:
-            if name.endswith("_bucket"):
-                labels = frozenset((k, bucket_label(v) if k == "le" else v) for k, v in labels)
+            labels = frozenset(
+                (k, bucket_label(v) if k == "le" and name.endswith("_bucket") else v)
+                for k, v in labels
+                if v != ""
+            )
             found[(sample_name, labels)] = value
     return found
 

@@ -26,6 +26,8 @@ TYPE_FEED: Final = {
             "request.submitted", "request.accepted", "request.rejected", "request.dispatched",
             "request.arrived", "request.completed", "request.cancelled",
             "case.opened", "case.milestone", "case.closed",
+            "referral.requested", "referral.accepted", "referral.rejected", "referral.arrived",
+            "referral.returned", "referral.closed", "referral.cancelled",
         ),
         "requests",
     ),
@@ -115,7 +117,32 @@ DETAIL_MILESTONES: Final = {
     "strategy": ("reperfusion_strategy", "decision_to_deliver"),
 }
 
-FieldKind = Literal["id", "pseudonym", "text", "int", "enum", "time", "feed", "bool"]
+# Two-way referrals (docs/contract.md, "Two-way referrals"): the progress stages in their order, the
+# two timed ones, the endings (each counted once per referral), the directions and outside scopes.
+REFERRAL_STAGES: Final = ("requested", "accepted", "arrived", "returned", "closed")
+REFERRAL_TIMED_STAGES: Final = ("accepted", "arrived")
+REFERRAL_OUTCOMES: Final = ("returned", "closed", "rejected", "cancelled")
+REFERRAL_REASONS: Final = (
+    "beyond_capability", "equipment", "specialist", "recovery", "chronic_care", "patient_choice", "other",
+)  # fmt: skip
+DIRECTIONS: Final = ("up", "down", "lateral", "external")
+EXTERNAL_SCOPES: Final = ("in_county", "out_of_county")
+# An outside destination's label: its scope, never its code.
+EXTERNAL_LABEL: Final = {scope: f"external_{scope}" for scope in EXTERNAL_SCOPES}
+# The registry's levels, higher care first (county hospital > town health center > village clinic),
+# and the primary levels whose visits are 基层诊疗量.
+LEVEL_RANK: Final = {"county_hospital": 3, "town_health_center": 2, "village_clinic": 1}
+PRIMARY_LEVELS: Final = ("town_health_center", "village_clinic")
+# The shipped policy's numbers (schemas/policy.yaml, typed by hand): a referral still pending this
+# many minutes after its request is expired; an acceptance at or past it is late.
+PENDING_LIMIT_MINUTES: Final = {"up": 120.0, "lateral": 240.0, "down": 1440.0, "external": 1440.0}
+PRIMARY_CARE_SHARE_TARGET: Final = 0.65
+# Referral stage-time bucket bounds in seconds (minutes 5 ... 2880): a product choice typed here too.
+REFERRAL_STAGE_BUCKETS: Final = tuple(
+    60.0 * minutes for minutes in (5, 10, 15, 30, 60, 120, 240, 480, 720, 1440, 2880)
+)
+
+FieldKind = Literal["id", "pseudonym", "text", "int", "enum", "time", "feed", "bool", "code"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +168,8 @@ ENVELOPE: Final = {
     "source": Field("text", low=0, optional=True),
 }
 _REQUEST: Final = {"request_id": _PSEUDONYM}
+_REFERRAL: Final = {"referral_id": _PSEUDONYM}
+_OPTIONAL_ID: Final = Field("id", optional=True)
 FIELDS: Final[dict[str, dict[str, Field]]] = {
     "heartbeat": {"feed": Field("feed")},
     "bed.census": {"ward_id": _ID, "beds_staffed": _BEDS, "beds_occupied": _BEDS},
@@ -179,6 +208,20 @@ FIELDS: Final[dict[str, dict[str, Field]]] = {
         "bypassed_ed": Field("bool", optional=True), "bypassed_ccu": Field("bool", optional=True),
     },
     "case.closed": {"case_id": _PSEUDONYM},
+    # The destination is exactly one of to_facility_id and to_external_code (with its scope), and a
+    # target ward needs to_facility_id: checked apart (tests/support/reference_decode.py).
+    "referral.requested": {
+        **_REFERRAL, "reason": Field("enum", values=REFERRAL_REASONS), "department": Field("text"),
+        "to_facility_id": _OPTIONAL_ID, "to_external_code": Field("code", optional=True),
+        "to_external_scope": Field("enum", values=EXTERNAL_SCOPES, optional=True),
+        "target_ward_id": _OPTIONAL_ID,
+    },
+    "referral.accepted": {**_REFERRAL, "target_ward_id": _OPTIONAL_ID},
+    "referral.rejected": {**_REFERRAL, "reason": _REASON},
+    "referral.arrived": _REFERRAL,
+    "referral.returned": _REFERRAL,
+    "referral.closed": _REFERRAL,
+    "referral.cancelled": {**_REFERRAL, "reason": _REASON},
 }  # fmt: skip
 
 Aggregation = Literal["sum", "max", "count_only", "registry"]
@@ -212,12 +255,15 @@ _SUMMED: Final = (
     "events_duplicate_total", "events_rejected_total",
     "cases_open", "case_clocks_due_soon", "case_clocks_overdue", "case_intervals_within_total",
     "case_bypass_total",
+    "visits_month", "referrals_total", "referrals_today", "referrals_month", "referrals_ended_total",
+    "referrals_accepted_late_total", "referrals_pending", "referrals_expired",
 )  # fmt: skip
 SERIES: Final = (
     *(Series(_P + name, "registry") for name in ("facility_info", "ed_beds")),
     *(Series(_P + name, "sum") for name in _SUMMED),
     Series(_P + "request_stage_seconds", "sum", histogram=True),
     Series(_P + "case_interval_seconds", "sum", histogram=True),
+    Series(_P + "referral_stage_seconds", "sum", histogram=True),
     Series(_P + "feed_last_seen_timestamp_seconds", "max"),
     Series(_P + "event_delay_seconds", "count_only", histogram=True),
 )

@@ -9,7 +9,8 @@ each case's reason is typed by hand from the contract's precedence, and both the
 
 `malformed_messages` covers every reject reason of EVENTS.md, including the precedence cases
 (a too-large invalid JSON is too_large; a type of another feed is unknown_type; an unknown
-facility with an unknown ward is unknown_facility; a field error beats an unknown facility...).
+facility with an unknown ward is unknown_facility; a field error beats an unknown facility...),
+and the referral's own: one destination, an outside code's alphabet, a target ward of the receiver.
 """
 
 from __future__ import annotations
@@ -35,6 +36,17 @@ class _Craft:
     def __init__(self, registry: Registry, now: datetime, tag: str) -> None:
         hospital = next(f for f in registry.facilities.values() if f.wards)
         self.facility, self.ward, self.now, self.tag = hospital.id, next(iter(hospital.wards)), now, tag
+        # A referral's receiver: another facility with wards, each of the two having a ward the other lacks.
+        receiver = next(
+            f
+            for f in registry.facilities.values()
+            if f.id != hospital.id
+            and set(f.wards) - set(hospital.wards)
+            and set(hospital.wards) - set(f.wards)
+        )
+        self.receiver = receiver.id
+        self.sender_only_ward = sorted(set(hospital.wards) - set(receiver.wards))[0]
+        self.receiver_only_ward = sorted(set(receiver.wards) - set(hospital.wards))[0]
 
     def at(self, offset: timedelta) -> str:
         return (self.now + offset).isoformat(timespec="seconds")
@@ -63,6 +75,25 @@ class _Craft:
 
     def arrival(self, **changes: Any) -> bytes:
         return self.other("ed.arrival", **{"visit_id": "v-1", "arrival_mode": "walk_in", **changes})
+
+    def referral(self, **changes: Any) -> bytes:
+        """A referral request from the census's hospital to the receiver (changes may drop or add fields)."""
+        fields = {"referral_id": "f-1", "reason": "recovery", "department": "rehabilitation",
+                  "to_facility_id": self.receiver}  # fmt: skip
+        return self.other("referral.requested", **{**fields, **changes})
+
+    def acceptance(self, **changes: Any) -> bytes:
+        """An acceptance published by the census's hospital (not the receiver)."""
+        return self.other("referral.accepted", **{"referral_id": "f-1", **changes})
+
+    def outside(self, **changes: Any) -> bytes:
+        """A referral request out of the alliance, by its code and scope."""
+        destination = {
+            "to_facility_id": _DROP,
+            "to_external_code": "GD-GZ-0001",
+            "to_external_scope": "out_of_county",
+        }
+        return self.referral(**{**destination, **changes})
 
 
 _DAY: Final = timedelta(days=1)
@@ -95,6 +126,27 @@ _CASES: Final[tuple[tuple[str, Callable[[_Craft], bytes], str], ...]] = (
                                    milestone="delivery", facility_id="nowhere"), "milestone_not_in_category"),
     ("requests", lambda c: c.other("case.milestone", case_id="c-1", category="stroke", milestone="diagnosis",
                                    diagnosis="stemi"), "milestone_not_in_category"),
+    # A referral's destination is exactly one of an alliance facility and an outside code with its
+    # scope; a target ward needs the facility; the code is of a safe alphabet.
+    ("requests", lambda c: c.referral(to_facility_id=_DROP), "schema_violation"),
+    ("requests", lambda c: c.referral(to_external_code="GD-GZ-0001", to_external_scope="in_county"),
+     "schema_violation"),
+    ("requests", lambda c: c.referral(to_external_scope="in_county"), "schema_violation"),  # scope, no code
+    ("requests", lambda c: c.outside(to_external_scope=_DROP), "schema_violation"),
+    ("requests", lambda c: c.outside(target_ward_id=c.receiver_only_ward), "schema_violation"),
+    ("requests", lambda c: c.outside(to_external_code="-GZ"), "schema_violation"),
+    ("requests", lambda c: c.outside(to_external_code="广州 1"), "schema_violation"),
+    ("requests", lambda c: c.referral(reason="boredom"), "schema_violation"),
+    ("requests", lambda c: c.referral(department=""), "schema_violation"),
+    ("requests", lambda c: c.referral(department=_DROP, to_facility_id="nowhere"), "schema_violation"),
+    ("beds", lambda c: c.referral(), "unknown_type"),
+    ("requests", lambda c: c.referral(to_facility_id="nowhere"), "unknown_facility"),
+    ("requests", lambda c: c.referral(to_facility_id="nowhere", target_ward_id="nowhere-ward"),
+     "unknown_facility"),
+    # A target ward is the receiver's: the destination's on a request, the publisher's on an acceptance.
+    ("requests", lambda c: c.referral(target_ward_id=c.sender_only_ward), "unknown_ward"),
+    ("requests", lambda c: c.acceptance(target_ward_id=c.receiver_only_ward), "unknown_ward"),
+    ("requests", lambda c: c.referral(target_ward_id="nowhere-ward", occurred_at=c.at(_DAY)), "unknown_ward"),
     ("beds", lambda c: c.census(facility_id="nowhere", ward_id="nowhere-ward"), "unknown_facility"),
     ("requests", lambda c: c.other("request.submitted", request_id="r-1", category="stroke",
                                    to_facility_id="nowhere"), "unknown_facility"),

@@ -14,7 +14,9 @@ reads it.
 It imports nothing of the code under test: the facilities, names and ward sizes come from the
 shipped registry YAML read here, and the contract's defaults (time zone, long stay, due soon, the
 time standards, the retention) are typed in tests/support/contract.py, so a wrong default in the
-product cannot pass on both sides.
+product cannot pass on both sides. The clinical cases' and the referrals' series come from their
+own modules (tests/support/reference_cases.py, reference_referrals.py), the indicators built on
+these figures from tests/support/reference_indicators.py.
 """
 
 from __future__ import annotations
@@ -113,10 +115,13 @@ def expected_metrics(log: list[Published], *, now: datetime) -> Expected:
     _beds(out, accepted)
     _visits(out, accepted, now)
     _requests(out, accepted, now)
-    # The cases' module builds on this one's decoding (accepted_events): imported when used.
+    # The cases' and referrals' modules build on this one's decoding (accepted_events): imported
+    # when used.
     from tests.support.reference_cases import case_figures
+    from tests.support.reference_referrals import referral_samples
 
     out.update(case_figures(log, now=now).samples)
+    out.update(referral_samples(accepted, now=now))
     return {key: float(value) for key, value in out.items() if value}
 
 
@@ -175,17 +180,11 @@ def _visits(
     accepted: list[tuple[int, dict[str, Any]]],
     now: datetime,
 ) -> None:
-    zone = ZONE
-    today = now.astimezone(zone).date()
     visits: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for index, event in accepted:
         kind = event["type"]
         if kind == "visit.outpatient":
-            out[("medalliance_visits_total", _labels(facility=event["facility_id"], kind="outpatient"))] += 1
-            if parse_time(event["occurred_at"]).astimezone(zone).date() == today:
-                out[
-                    ("medalliance_visits_today", _labels(facility=event["facility_id"], kind="outpatient"))
-                ] += 1
+            _count_visit(out, event["facility_id"], "outpatient", event["occurred_at"], now)
         elif kind.startswith("ed."):
             visit = visits[(event["facility_id"], event["visit_id"])]
             at = _ts(event["occurred_at"])
@@ -207,9 +206,7 @@ def _visits(
         if "arrival" not in visit:
             continue
         arrived = _ts(visit["arrival"])
-        out[("medalliance_visits_total", _labels(facility=facility, kind="emergency"))] += 1
-        if parse_time(visit["arrival"]).astimezone(zone).date() == today:
-            out[("medalliance_visits_today", _labels(facility=facility, kind="emergency"))] += 1
+        _count_visit(out, facility, "emergency", visit["arrival"], now)
         if now_ts - 3600 <= arrived <= now_ts:
             out[("medalliance_ed_arrivals_last_hour", _labels(facility=facility))] += 1
         if "disposition" in visit:
@@ -218,6 +215,28 @@ def _visits(
         out[("medalliance_ed_patients", _labels(facility=facility, triage_level=level))] += 1
         if now_ts - arrived > ED_LONG_STAY_HOURS * 3600:
             out[("medalliance_ed_long_stay_patients", _labels(facility=facility))] += 1
+
+
+def _count_visit(out: Counter[tuple[str, Labels]], facility: str, kind: str, at: str, now: datetime) -> None:
+    """One visit (an outpatient registration, an ED arrival): in the total, and today and this
+    month to date when it falls on `now`'s local date / in `now`'s local month."""
+    labels, moment = _labels(facility=facility, kind=kind), parse_time(at)
+    out[("medalliance_visits_total", labels)] += 1
+    if same_local_day(moment, now):
+        out[("medalliance_visits_today", labels)] += 1
+    if same_local_month(moment, now):
+        out[("medalliance_visits_month", labels)] += 1
+
+
+def same_local_day(moment: datetime, now: datetime) -> bool:
+    """Whether `moment` falls on `now`'s date in the alliance's zone."""
+    return moment.astimezone(ZONE).date() == now.astimezone(ZONE).date()
+
+
+def same_local_month(moment: datetime, now: datetime) -> bool:
+    """Whether `moment` falls in `now`'s month in the alliance's zone ("month to date")."""
+    local, local_now = moment.astimezone(ZONE), now.astimezone(ZONE)
+    return (local.year, local.month) == (local_now.year, local_now.month)
 
 
 def _requests(

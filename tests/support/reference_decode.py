@@ -44,6 +44,8 @@ _TIMESTAMP: Final = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
 _WARD_TYPES: Final = ("bed.census", "bed.admit", "bed.discharge", "bed.transfer")
+# An outside destination's code: the JSON Schema's pattern (an ASCII letter or digit first).
+_EXTERNAL_CODE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -132,15 +134,12 @@ def _reason(document: dict[str, Any], feed: str, now: datetime) -> str | None:
     wards = shipped_wards()
     facilities = {
         document["facility_id"],
-        *([document["to_facility_id"]] if kind == "request.submitted" else []),
+        *([document.get("to_facility_id")] if kind in ("request.submitted", "referral.requested") else []),
         *([document["door_facility_id"]] if kind == "case.opened" else []),
-    }
+    } - {None}  # an outside referral names no facility
     if not facilities <= set(wards):
         return "unknown_facility"
-    named = (
-        {document["ward_id"], document["to_ward_id"]} if kind == "bed.transfer" else {document.get("ward_id")}
-    )
-    if kind in _WARD_TYPES and not named <= set(wards[document["facility_id"]]):
+    if not all(ward in wards[facility] for facility, ward in _named_wards(document, kind)):
         return "unknown_ward"
     age = now.timestamp() - parse_time(document["occurred_at"]).timestamp()
     if -age > FUTURE_TOLERANCE_SECONDS:
@@ -148,6 +147,33 @@ def _reason(document: dict[str, Any], feed: str, now: datetime) -> str | None:
     if age > RETENTION_SECONDS:
         return "too_old"
     return None
+
+
+def _named_wards(document: dict[str, Any], kind: str) -> list[tuple[str, str]]:
+    """(facility, ward) for each ward the event names: a bed event's wards are its facility's; a
+    referral's target ward is the receiver's (the destination on a request, the publisher on an
+    acceptance)."""
+    if kind in _WARD_TYPES:
+        named = [document["ward_id"], *([document["to_ward_id"]] if kind == "bed.transfer" else [])]
+        return [(document["facility_id"], ward) for ward in named]
+    target = document.get("target_ward_id")
+    if target is None:
+        return []
+    if kind == "referral.requested":
+        return [(document["to_facility_id"], target)]
+    return [(document["facility_id"], target)] if kind == "referral.accepted" else []
+
+
+def _one_destination(document: dict[str, Any]) -> bool:
+    """A referral goes to an alliance facility or, by its code and scope, outside; a target ward is
+    a ward of an alliance facility. Absent and null are alike, as for every optional field."""
+    facility, code = document.get("to_facility_id"), document.get("to_external_code")
+    scope, ward = document.get("to_external_scope"), document.get("target_ward_id")
+    return (
+        (facility is None) != (code is None)
+        and (scope is None) == (code is None)
+        and (ward is None or facility is not None)
+    )
 
 
 def _fields_valid(document: dict[str, Any], kind: str, feed: str) -> bool:
@@ -165,6 +191,8 @@ def _fields_valid(document: dict[str, Any], kind: str, feed: str) -> bool:
         return False  # a heartbeat belongs to the topic it is sent to
     if not re.search(r"\S", document["event_id"]):
         return False  # an id of blanks identifies nothing
+    if kind == "referral.requested" and not _one_destination(document):
+        return False
     if kind == "case.milestone" and any(
         (document.get(detail) is None) == (document["milestone"] in milestones)
         for detail, milestones in DETAIL_MILESTONES.items()
@@ -198,6 +226,8 @@ def _field_valid(field: Field, value: Any) -> bool:
         return value in ("beds", "visits", "requests")
     if field.kind == "enum":
         return value in field.values
+    if field.kind == "code" and not _EXTERNAL_CODE.fullmatch(value):
+        return False
     return field.low <= len(value) <= field.high
 
 

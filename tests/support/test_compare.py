@@ -71,3 +71,11 @@ def test_a_registry_series_with_a_partition_label_is_not_the_contract_s() -> Non
     assert mismatches(scraped, EXPECTED) == [
         P + "ed_beds{'facility': 'g', 'partition': '0'}: got 4.0, expected 0.0"
     ]
+
+
+def test_an_empty_label_is_no_label_as_in_prometheus() -> None:
+    # The worker's page writes ward=""; Prometheus stores the series without `ward`.
+    expected = {key("referrals_pending", facility="f", ward=""): 2.0}
+    assert mismatches({key("referrals_pending", facility="f"): 2.0}, expected) == []
+    assert mismatches({key("referrals_pending", facility="f", ward="", partition="1"): 2.0}, expected) == []
+    assert mismatches({key("referrals_pending", facility="f", ward="icu"): 2.0}, expected) != []

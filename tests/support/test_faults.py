@@ -9,7 +9,8 @@ import pytest
 
 from schemas.registry import Registry
 from streams.simulate import generate
-from tests.support.faults import malformed_messages, with_duplicates_and_shuffle
+from tests.support.faults import _Craft, malformed_messages, with_duplicates_and_shuffle
+from tests.support.reference_decode import judge
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 20, 9, 0, tzinfo=CST)
@@ -48,3 +49,16 @@ def test_duplicates_and_shuffle(registry: Registry) -> None:
     moved = [abs(position[e["event_id"]] - i) for i, e in enumerate(noisy)]
     assert max(moved) > 0
     assert max(moved) < len(events) / 4
+
+
+def test_the_referral_faults_are_one_defect_away_from_valid(registry: Registry) -> None:
+    # Each malformed referral changes one thing of these: they must be valid as they stand.
+    craft = _Craft(registry, START, "base")
+    valid = (
+        craft.referral(),
+        craft.referral(target_ward_id=craft.receiver_only_ward),
+        craft.outside(),
+        craft.acceptance(),
+        craft.acceptance(target_ward_id=craft.sender_only_ward),  # the publisher's own ward
+    )
+    assert [judge(raw, "requests", now=START).reason for raw in valid] == [None] * len(valid)

@@ -29,6 +29,7 @@ _TYPE_FEED: Final = {
     "ed": "visits",
     "request": "requests",
     "case": "requests",
+    "referral": "requests",
 }
 
 
@@ -129,6 +130,9 @@ def test_visits_today_in_the_alliance_zone_and_the_ed_now() -> None:
         series("visits_today", facility=THC, kind="outpatient"): 2,
         series("visits_total", facility=THC, kind="emergency"): 3,
         series("visits_today", facility=THC, kind="emergency"): 3,
+        # Yesterday is in November too: this month to date holds every visit.
+        series("visits_month", facility=THC, kind="outpatient"): 3,
+        series("visits_month", facility=THC, kind="emergency"): 3,
         series("ed_patients", facility=THC, triage_level="3"): 1,  # A, by its 09:35 triage
         series("ed_patients", facility=THC, triage_level="1"): 1,  # B
         series("ed_long_stay_patients", facility=THC): 1,  # B, in since 05:00: 5 h > 4 h
