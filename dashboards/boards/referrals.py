@@ -59,7 +59,7 @@ def _month(direction: str) -> str:
 
 def counts() -> list[Builder[dm.Panel]]:
     """Referrals requested today and this month to date, per direction."""
-    panels = []
+    panels: list[Builder[dm.Panel]] = []
     for spec, title in (
         (c.REFERRALS_TODAY, Title("今日转诊", "Referrals today")),
         (c.REFERRALS_MONTH, Title("本月转诊", "Referrals this month to date")),

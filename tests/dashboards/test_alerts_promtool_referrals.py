@@ -100,11 +100,11 @@ TODAY = {(HOSPITAL, "outpatient", "0"): 30, (HOSPITAL, "emergency", "1"): 10, (T
          (CLINIC, "outpatient", "3"): 15, (CLINIC, "outpatient", "4"): 5}  # fmt: skip
 MONTH = {(HOSPITAL, "outpatient", "0"): 300, (HOSPITAL, "emergency", "1"): 100,
          (TOWN, "outpatient", "2"): 250, (CLINIC, "outpatient", "3"): 150,
-         (CLINIC, "outpatient", "4"): 50}  # fmt: skip
+         (CLINIC, "outpatient", "4"): 150}  # fmt: skip
 PER_MINUTE = {(HOSPITAL, "outpatient", "0"): 2, (HOSPITAL, "emergency", "1"): 1, (TOWN, "outpatient", "2"): 1,
               (CLINIC, "outpatient", "3"): 1}  # fmt: skip
-# Primary: town + clinic. Today 45 of 85; month 450 of 850; per minute 2 of 5 (any window: 40%).
-SHARE_TODAY, SHARE_MONTH, SHARE_DAY = 45 / 85, 450 / 850, 2 / 5
+# Primary: town + clinic. Today 45 of 85; month 550 of 950; per minute 2 of 5 (any window: 40%).
+SHARE_TODAY, SHARE_MONTH, SHARE_DAY = 45 / 85, 550 / 950, 2 / 5
 
 
 def visit_inputs(registry: Registry, minutes: int) -> list[dict[str, str]]:
@@ -142,7 +142,7 @@ def test_no_visits_is_no_answer_and_no_primary_visit_is_zero(tmp_path: Path, reg
     inputs.append(series(c.VISITS_TODAY, {"facility": HOSPITAL, "kind": "outpatient"}, [0] * 10 + [12] * 10))
     inputs.append(series(c.VISITS_TODAY, {"facility": TOWN, "kind": "outpatient"}, [0] * n))
     rule = "medalliance:primary_care_visit_share:today"
-    tests = [
+    tests: list[dict[str, Any]] = [
         {"expr": rule, "eval_time": "5m", "exp_samples": []},
         {"expr": rule, "eval_time": "15m", "exp_samples": [{"labels": rule, "value": 0}]},
         # No month series at all: no answer either.
