@@ -16,7 +16,7 @@ from typing import Any
 from schemas import metrics as c
 from schemas.registry import Registry
 from tests.dashboards.alert_series import info, names, run_promtool, series
-from tests.dashboards.test_alerts_promtool_referrals import (
+from tests.dashboards.indicator_series import (
     CLINIC,
     HOSPITAL,
     JOB,
