@@ -64,6 +64,9 @@ REFERRALS_EXPIRED_FACILITY: Final = "medalliance:referrals_expired:facility"
 PRIMARY_CARE_SHARE_TODAY: Final = "medalliance:primary_care_visit_share:today"
 PRIMARY_CARE_SHARE_MONTH: Final = "medalliance:primary_care_visit_share:month"
 PRIMARY_CARE_SHARE_TARGET: Final = "medalliance:primary_care_visit_share_target:policy"  # static
+# The same share over the last 24 hours (increase of the visit counters): the indicator over time,
+# without the midnight and month-start resets of the two above.
+PRIMARY_CARE_SHARE_TRAILING_DAY: Final = "medalliance:primary_care_visit_share:increase1d"
 
 # Always 1, labelled `policy_hash`: the policy the rules were generated from (schemas/policy.py).
 RULES_POLICY_INFO: Final = "medalliance:policy_info:rules"

@@ -14,12 +14,18 @@ from dashboards.alerts.centers import center_alerts
 from dashboards.alerts.model import Alert
 from dashboards.alerts.ops import ops_alerts
 from dashboards.alerts.profile import Profile
+from dashboards.alerts.referrals import referral_alerts
 from schemas.policy import Policy
 
 
 def alerts(profile: Profile, policy: Policy) -> list[Alert]:
     """Every alert, in a stable order; names are unique and inhibitors exist."""
-    catalog = [*care_alerts(profile, policy), *center_alerts(profile, policy), *ops_alerts(profile, policy)]
+    catalog = [
+        *care_alerts(profile, policy),
+        *center_alerts(profile, policy),
+        *referral_alerts(profile, policy),
+        *ops_alerts(profile, policy),
+    ]
     names = [alert.name for alert in catalog]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate alert names in {names}")

@@ -15,6 +15,7 @@ from typing import Final
 from dashboards.alerts.centers import WINDOW_GROUP_SECONDS, center_groups
 from dashboards.alerts.model import RecordingRule
 from dashboards.alerts.profile import DAY, HOUR, Profile
+from dashboards.alerts.referrals import referral_groups
 from schemas import metrics as c
 from schemas import rules as n
 from schemas.policy import Policy, Steps
@@ -180,6 +181,7 @@ def recording_groups(profile: Profile, policy: Policy) -> dict[str, list[Recordi
         "medalliance.flow": flow_rules(profile, policy),
         "medalliance.escalation": escalation_rules(policy),
         **center_groups(profile, policy),
+        **referral_groups(profile, policy),
         "medalliance.policy": policy_rules(policy),
     }
 

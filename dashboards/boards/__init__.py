@@ -4,7 +4,7 @@
     >>> sorted(str(path) for path in files)[0]
     'dashboards/generated/medalliance-alliance-overview.json'
 
-Four dashboards, each with a uid derived from its English name (never random) and panel ids numbered
+Five dashboards, each with a uid derived from its English name (never random) and panel ids numbered
 in layout order, written as sorted-key JSON by `medalliance generate`, plus the Grafana provisioning
 files that load them.
 """
@@ -19,7 +19,7 @@ from typing import Any, Final
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from dashboards.boards import facility, overview, pipeline, requests
+from dashboards.boards import facility, overview, pipeline, referrals, requests
 from dashboards.boards.layout import DATASOURCE_UID, board_uid
 from dashboards.boards.provisioning import provisioning_files
 from schemas.policy import Policy
@@ -29,12 +29,14 @@ OVERVIEW_UID: Final = board_uid(overview.NAME.en)
 FACILITY_UID: Final = board_uid(facility.NAME.en)
 REQUESTS_UID: Final = board_uid(requests.NAME.en)
 PIPELINE_UID: Final = board_uid(pipeline.NAME.en)
+REFERRALS_UID: Final = board_uid(referrals.NAME.en)
 
 __all__ = [
     "DATASOURCE_UID",
     "FACILITY_UID",
     "OVERVIEW_UID",
     "PIPELINE_UID",
+    "REFERRALS_UID",
     "REQUESTS_UID",
     "dashboard_models",
     "generated_files",
@@ -48,6 +50,7 @@ def _builders() -> dict[str, Callable[[Policy], Dashboard]]:
         FACILITY_UID: lambda policy: facility.facility(FACILITY_UID, policy),
         REQUESTS_UID: lambda policy: requests.requests(REQUESTS_UID, policy),
         PIPELINE_UID: lambda policy: pipeline.pipeline(PIPELINE_UID, policy),
+        REFERRALS_UID: lambda policy: referrals.referrals(REFERRALS_UID, policy),
     }
 
 

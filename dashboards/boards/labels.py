@@ -14,6 +14,7 @@ from typing import Final
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards.boards.layout import renames, value_text
+from schemas.events import EXTERNAL_FACILITY_LABEL
 
 CATEGORY_NAMES: Final = {
     "chest_pain": "胸痛 chest pain",
@@ -40,6 +41,17 @@ TRIAGE_NAMES: Final = {
 }
 TRIAGE_COLORS: Final = {"1": "red", "2": "orange", "3": "yellow", "4": "green", "untriaged": "blue"}
 KIND_NAMES: Final = {"outpatient": "门诊 outpatient", "emergency": "急诊 emergency"}
+# Referral directions (schemas.events.DIRECTIONS) and an outside destination's `facility` label.
+DIRECTION_NAMES: Final = {
+    "up": "上转 up",
+    "down": "下转 down",
+    "lateral": "平转 lateral",
+    "external": "转外 external",
+}
+EXTERNAL_NAMES: Final = {
+    EXTERNAL_FACILITY_LABEL["in_county"]: "县内医共体外 in county, outside the alliance",
+    EXTERNAL_FACILITY_LABEL["out_of_county"]: "县外 out of county",
+}
 FEED_NAMES: Final = {"beds": "床位 beds", "visits": "门急诊 visits", "requests": "高危申请 requests"}
 # OPEL-style escalation levels (docs/escalation.md): what each level means at a glance.
 ESCALATION_NAMES: Final = {

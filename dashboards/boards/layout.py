@@ -1,4 +1,4 @@
-"""Panel building blocks shared by the four dashboards (grafana-foundation-sdk builders).
+"""Panel building blocks shared by the dashboards (grafana-foundation-sdk builders).
 
     >>> panel = stat_panel(Title("空余床位", "Free beds"), [query("sum(x)", "A")], unit="none")
     >>> panel.build().title
@@ -136,9 +136,12 @@ def renames(mapping: dict[str, str]) -> list[dm.DataTransformerConfig]:
 
 
 def board_uid(name_en: str) -> str:
-    """A stable uid derived from the English name: 'Alliance overview' -> 'medalliance-alliance-overview'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")
-    return f"{UID_PREFIX}{slug}"[:MAX_UID_LENGTH].rstrip("-")
+    """A stable uid derived from the English name: 'Alliance overview' -> 'medalliance-alliance-overview';
+    past Grafana's 40 characters, whole words are dropped from the end (never a word cut in half)."""
+    uid = UID_PREFIX + re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")
+    while len(uid) > MAX_UID_LENGTH and "-" in uid[len(UID_PREFIX) :]:
+        uid = uid.rsplit("-", 1)[0]
+    return uid[:MAX_UID_LENGTH]
 
 
 def stale_properties() -> list[dm.DynamicConfigValue]:

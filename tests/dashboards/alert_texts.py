@@ -210,6 +210,13 @@ WORDING: Final[dict[str, Wording]] = {
         "{name} {category} / {interval} 30 天达标率 {percent}，低于目标",
         "{name} 近 30 天 {category} / {interval} 达标率 {percent}，低于策略目标（至少 5 例时判断）；质控平台按月统计。",
     ),
+    "ReferralPendingExpired": Wording(
+        ("ticket", "warning"),
+        "{whole} referral(s) to {name_en} pending past their limit",
+        "{whole} referral(s) to {name_en} have been neither accepted, rejected nor cancelled within the limit for their direction (up 2 h, lateral 4 h, down 24 h) for 15 minutes: the receiving facility should answer them. The pending referrals and their wards' free beds are on the referrals dashboard.",
+        "{name} {whole} 例转诊超时未处理",
+        "转往{name}的 {whole} 例转诊超过时限（上转 2 小时、平转 4 小时、下转 24 小时）仍未接收、拒绝或取消，已持续 15 分钟，请接收机构处理；待处理转诊及目标病区空床见双向转诊看板。",
+    ),
     "PolicyMismatch": Wording(
         ("ticket", "warning"),
         "Rules and workers run different policies (worker policy {policy_hash})",

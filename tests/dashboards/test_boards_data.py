@@ -196,7 +196,8 @@ def panel(uid: str, title_start: str) -> dict[str, Any]:
 
 
 def by_ref(prometheus: PrometheusProcess, found: dict[str, Any], macros: dict[str, str]) -> dict[str, Any]:
-    return {target["refId"]: run(prometheus, target, macros) for target in found["targets"]}
+    # A text panel has no targets.
+    return {target["refId"]: run(prometheus, target, macros) for target in found.get("targets", [])}
 
 
 def expected_stale(
@@ -254,7 +255,7 @@ def check_all_targets(prometheus: PrometheusProcess, registry: Registry, facilit
     for uid, model in dashboard_models(POLICY).items():
         for found in model["panels"]:
             results = by_ref(prometheus, found, macros)  # raises on any PromQL error
-            stale_aware = any("停更 stale" in t.get("legendFormat", "") for t in found["targets"])
+            stale_aware = any("停更 stale" in t.get("legendFormat", "") for t in found.get("targets", []))
             if stale_aware:  # the figure is shown, current (A) or greyed (B); C is its data age
                 if not (results["A"] or results["B"]):
                     empty.append(found["title"])

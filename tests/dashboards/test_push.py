@@ -256,21 +256,21 @@ def test_push_saves_dashboards_folder_and_rules_as_grafana_documents(grafana: Gr
         "medalliance-wall": {"id": 1, "uid": "medalliance-wall", "title": "MedAlliance wall"}
     }
     dashboards = expected_dashboards()
-    assert len(dashboards) == 4
+    assert len(dashboards) == 5
     assert {uid: saved["dashboard"]["title"] for uid, saved in grafana.dashboards.items()} == dashboards
     for saved in grafana.dashboards.values():
         assert saved["folderUid"] == "medalliance-wall" and saved["dashboard"]["id"] is None
     rules = expected_rules()
     assert {uid: (r["title"], r["ruleGroup"]) for uid, r in grafana.rules.items()} == rules
     assert {r["folderUID"] for r in grafana.rules.values()} == {"medalliance-wall"}
-    assert (summary.dashboards, summary.rules_created, summary.rules_updated) == (4, len(rules), 0)
+    assert (summary.dashboards, summary.rules_created, summary.rules_updated) == (5, len(rules), 0)
     assert summary.grafana_version == "11.6.0" and summary.folder_created
     for method, path, authorization, _ in grafana.log:
         assert path == "/api/health" or authorization == f"Bearer {TOKEN}", (method, path)
     posts = [
         (path, body) for method, path, _, body in grafana.log if method == "POST" and "dashboards" in path
     ]
-    assert all(body["overwrite"] is True for _, body in posts) and len(posts) == 4
+    assert all(body["overwrite"] is True for _, body in posts) and len(posts) == 5
 
 
 def test_push_twice_changes_nothing_more(grafana: Grafana) -> None:
@@ -328,4 +328,4 @@ def test_grafana_older_than_11_is_refused_before_any_write(
 def test_cli_reports_what_it_pushed(grafana: Grafana, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dashboards", "push", "--url", grafana.url + "/", "--token", TOKEN]) == 0
     out = capsys.readouterr().out
-    assert f"pushed 4 dashboards and {len(expected_rules())} alert rules" in out and "11.6.0" in out
+    assert f"pushed 5 dashboards and {len(expected_rules())} alert rules" in out and "11.6.0" in out
