@@ -45,8 +45,15 @@ class StageError(RuntimeError):
 def _rules(feed: str, registry: Registry) -> Rules:
     """The pipeline's rules as the worker builds them, for the shipped policy."""
     zone = ZoneInfo("Asia/Shanghai")
-    centers = shipped_policy().centers
-    return Rules(feed=feed, registry=registry, retention=timedelta(days=7), zone=zone, centers=centers)  # type: ignore[arg-type]
+    policy = shipped_policy()
+    return Rules(
+        feed=feed,  # type: ignore[arg-type]
+        registry=registry,
+        retention=timedelta(days=7),
+        zone=zone,
+        centers=policy.centers,
+        referrals=policy.referrals,
+    )
 
 
 async def raw_consumer(

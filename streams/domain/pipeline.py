@@ -66,7 +66,7 @@ from schemas.metrics import (
     REQUEST_STAGE_SECONDS,
     VISITS,
 )
-from schemas.policy import Centers, Referrals, shipped_policy
+from schemas.policy import Centers, Referrals
 from schemas.registry import Registry
 from streams.domain import beds, cases, referrals, requests, visits
 from streams.domain.dedupe import Markers
@@ -107,9 +107,7 @@ class Rules:
     retention: timedelta
     zone: ZoneInfo
     centers: Centers
-    # The shipped policy's unless given (the worker gives its settings' policy); a default so
-    # callers written before referrals keep working.
-    referrals: Referrals = field(default_factory=lambda: shipped_policy().referrals)
+    referrals: Referrals
 
     @property
     def horizon_days(self) -> int:

@@ -204,7 +204,7 @@ def referrals(vectors: Vectors, now: float, iso: Iso) -> dict[str, Any]:
     month = by_label(vectors["referrals_month"], "direction")
     free = {_facility_ward(s): float(s["value"][1]) for s in vectors["ward_free_beds"]}
     expired = {_facility_ward(s): float(s["value"][1]) for s in vectors["referrals_expired"]}
-    pending = []
+    pending: list[dict[str, Any]] = []
     for sample in vectors["referrals_pending"]:
         facility, ward = _facility_ward(sample)
         pending.append(

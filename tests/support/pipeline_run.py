@@ -51,6 +51,7 @@ def run_log(
             retention=settings.retention,
             zone=settings.zone,
             centers=settings.policy.centers,
+            referrals=settings.policy.referrals,
         )  # type: ignore[arg-type]
         for partition in range(partitions):
             mine = [m for m in log if m.feed == feed and partition_of_key(m.key, partitions) == partition]

@@ -24,6 +24,7 @@ def _rules(registry: Registry) -> Rules:
         retention=timedelta(days=2),
         zone=ZoneInfo("Asia/Shanghai"),
         centers=shipped_policy().centers,
+        referrals=shipped_policy().referrals,
     )
 
 

@@ -133,6 +133,7 @@ def test_a_batch_meeting_a_newer_format_writes_nothing(registry: Registry) -> No
         retention=settings.retention,
         zone=settings.zone,
         centers=settings.policy.centers,
+        referrals=settings.policy.referrals,
     )
     newer = {"version": VERSION + 1, "offset": 3}
     store = DictStore({"t|0|": newer})
