@@ -131,6 +131,7 @@ class _Flows:
                 visits=self.visits,
                 requests=self.requests,
                 cases=self.cases,
+                referrals=self.referrals,
             )
         length = end - start
         if length >= timedelta(seconds=2):  # a sliver of a chunk at a window edge has no traffic

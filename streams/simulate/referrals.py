@@ -62,11 +62,11 @@ _NAMED_AT_ACCEPT: Final = 0.6  # else the receiver names it when it accepts
 # Lifecycle shares per direction: never answered (then expired), rejected, cancelled by the sender.
 _NEVER_ANSWERED: Final[dict[Direction, float]] = {"up": 0.04, "down": 0.02, "lateral": 0.03, "external": 0.02}
 _REJECTED: Final[dict[Direction, float]] = {"up": 0.07, "down": 0.05, "lateral": 0.06, "external": 0.08}
-_CANCELLED: Final = 0.03
+_CANCELLED: Final = 0.05
 # Acceptance: log-normal with its median at this share of the direction's pending limit; with
-# sigma 1 about 5% are accepted at or past the limit (more at night, when answers are slower).
+# sigma 1.1 about 7% are accepted at or past the limit (more at night, when answers are slower).
 _ACCEPT_MEDIAN_OF_LIMIT: Final = 0.2
-_ACCEPT_SIGMA: Final = 1.0
+_ACCEPT_SIGMA: Final = 1.1
 _NIGHT_SLOWER: Final = 1.5
 # (median hours, sigma): acceptance -> arrival; arrival -> the end of a same-day visit or a stay.
 _ARRIVE: Final[dict[Direction, tuple[float, float]]] = {
@@ -171,10 +171,16 @@ class ReferralFlow:
         )
 
     def refer(
-        self, agenda: Agenda, requested: datetime, referral: Referral, *, accepted_at: datetime | None = None
+        self,
+        agenda: Agenda,
+        requested: datetime,
+        referral: Referral,
+        *,
+        accepted_at: datetime | None = None,
+        answered: bool = True,
     ) -> str:
         """Schedule a whole referral; `accepted_at` fixes its acceptance (it is then neither left
-        unanswered, rejected nor cancelled before it)."""
+        unanswered, rejected nor cancelled before it), `answered=False` leaves it requested."""
         referral_id = f"f-{self.rng.getrandbits(48):012x}"
         body: dict[str, str] = {
             "type": "referral.requested",
@@ -191,8 +197,14 @@ class ReferralFlow:
         if referral.ward is not None and referral.ward_named:
             body["target_ward_id"] = referral.ward
         agenda.add(requested, body)
-        _Lifecycle(self, agenda, referral, referral_id, requested).run(accepted_at)
+        if answered:
+            _Lifecycle(self, agenda, referral, referral_id, requested).run(accepted_at)
         return referral_id
+
+    def cancel(self, agenda: Agenda, at: datetime, referral_id: str, sender: str, reason: str) -> None:
+        """The sender withdraws a referral (before the patient arrives)."""
+        body = {"type": "referral.cancelled", "facility_id": sender, "referral_id": referral_id}
+        agenda.add(at, {**body, "reason": reason, "source": SOURCE})
 
     def hours(self, median: float, sigma: float) -> timedelta:
         """A log-normal duration of `median` hours."""
@@ -305,7 +317,7 @@ class _Lifecycle:
 
     def _cancel(self, at: datetime) -> None:
         reason = self.flow.rng.choice(_CANCEL_REASONS)
-        self._emit("referral.cancelled", at, self.referral.sender.id, reason=reason)
+        self.flow.cancel(self.agenda, at, self.referral_id, self.referral.sender.id, reason)
 
     def _emit(self, kind: str, at: datetime, facility: str, **extra: str) -> None:
         self.agenda.add(
