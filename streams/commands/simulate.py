@@ -76,6 +76,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "scenario": args.scenario,
         "scenario_length": timedelta(minutes=args.scenario_minutes),
+        "policy": load_settings().policy,  # the worker's: its referral limits shape the acceptances
     }
 
 

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from schemas.policy import Policy, shipped_policy
 from schemas.registry import Registry
 from streams.simulate.backfill import GoLive
 from streams.simulate.beds import WardFlow
 from streams.simulate.cases import CaseFlow
 from streams.simulate.heartbeats import Heartbeats
+from streams.simulate.referrals import ReferralFlow
 from streams.simulate.requests import RequestFlow
 from streams.simulate.scenarios import ScenarioPlan
 from streams.simulate.timeline import Agenda
@@ -51,12 +53,15 @@ def generate(
     scenario_at: timedelta = SCENARIO_LEAD,
     scenario_length: timedelta = DEFAULT_SCENARIO_LENGTH,
     live_from: datetime | None = None,
+    policy: Policy | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Event dicts (wire JSON objects) with start <= occurred_at < start + duration, in time order.
 
     `scenario` (see streams.simulate.scenarios) begins `scenario_at` after `start` (rounded up to
     a 5-minute mark) and lasts `scenario_length`. `live_from`, where a replayed backlog ends
     (streams.simulate.backfill), has a few requests in progress and patients in the ED.
+    `policy` (default: the shipped one) sets the referrals' pending limits the acceptances are
+    drawn against.
     """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
@@ -71,6 +76,12 @@ def generate(
         Heartbeats(registry, rng, first=start),
         # Cases draw from their own stream: every other flow stays what it was without them.
         CaseFlow(registry, random.Random(f"medalliance-sim:{seed}:cases"), requests),
+        # So do referrals.
+        ReferralFlow(
+            registry,
+            random.Random(f"medalliance-sim:{seed}:referrals"),
+            (policy or shipped_policy()).referrals,
+        ),
     )
     plan = None
     if scenario is not None:
@@ -84,7 +95,14 @@ def generate(
         if chunk_start > start and chunk_start == align_up(chunk_start, CENSUS_EVERY):
             flows.wards.census(agenda, chunk_start)
         if going_live is not None:
-            going_live.step(agenda, chunk_start, chunk_end, visits=flows.visits, requests=flows.requests)
+            going_live.step(
+                agenda,
+                chunk_start,
+                chunk_end,
+                visits=flows.visits,
+                requests=flows.requests,
+                referrals=flows.referrals,
+            )
         flows.step(agenda, chunk_start, chunk_end, plan)
         for moment, event in agenda.pop_until(chunk_end):
             if plan is not None and plan.silences(event["facility_id"], feed_of_event(event), _at(moment)):
@@ -100,6 +118,7 @@ class _Flows:
     requests: RequestFlow
     beats: Heartbeats
     cases: CaseFlow
+    referrals: ReferralFlow
 
     def step(self, agenda: Agenda, start: datetime, end: datetime, plan: ScenarioPlan | None) -> None:
         """Schedule one chunk of every flow (the scenario first: it may freeze a ward)."""
@@ -112,6 +131,7 @@ class _Flows:
                 visits=self.visits,
                 requests=self.requests,
                 cases=self.cases,
+                referrals=self.referrals,
             )
         length = end - start
         if length >= timedelta(seconds=2):  # a sliver of a chunk at a window edge has no traffic
@@ -119,6 +139,7 @@ class _Flows:
             self.visits.step(agenda, start, length)
             self.requests.step(agenda, start, length)
             self.cases.step(agenda, start, length)
+            self.referrals.step(agenda, start, length)
         self.beats.step(agenda, end, lambda f, feed, at: plan is None or not plan.silences(f, feed, _at(at)))
 
 

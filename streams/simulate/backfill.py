@@ -6,7 +6,7 @@ any hour (`medalliance up`, `medalliance simulate --backfill`).
 - `split_backlog(events, until=...)`: the backlog in memory without superseded heartbeats (only a
   feed's last beat before going live says anything the worker keeps: its last-seen time), then
   the live rest as it comes.
-- `GoLive`: a few requests in progress and patients in the ED at the go-live moment, by
+- `GoLive`: a few requests in progress, referrals pending and patients in the ED at the go-live moment, by
   construction — the simulator alone leaves none open at some night hours (seed 1: 05:00).
 - `BackfillStatus`: the replay's progress as a small JSON file, for `up`'s progress line.
 
@@ -27,8 +27,10 @@ from typing import Any, Final
 
 import orjson
 
+from schemas.events import Direction
 from schemas.registry import Registry
 from streams.simulate.clock import local, wire_time
+from streams.simulate.referrals import ReferralFlow
 from streams.simulate.requests import RequestFlow
 from streams.simulate.scale import unit_of
 from streams.simulate.timeline import Agenda
@@ -42,6 +44,9 @@ BACKLOG_AT_LEAST: Final = timedelta(hours=12)
 # dispatch, completed >= 10 min after arrival), so each of these is still open at go-live; their
 # ages spread them over the stages.
 GO_LIVE_REQUESTS: Final = (("chest_pain", 18), ("stroke", 11), ("trauma", 4))
+# Referrals waiting for an answer at go-live (direction, minutes before it, minutes after it they
+# are accepted): the flow panel has pending referrals at any hour, none of them expired yet.
+GO_LIVE_REFERRALS: Final[tuple[tuple[Direction, int, int], ...]] = (("up", 25, 20), ("down", 70, 90))
 # ED arrivals (minutes before go-live): every ED stay lasts at least 15 min, so they are in the ED.
 GO_LIVE_ED_ARRIVALS: Final = (12, 5)
 # The status file is rewritten every so many events: often enough for a progress line redrawn
@@ -101,8 +106,16 @@ class GoLive:
         return cls(at, earliest, hospital.id, unit_of(hospital.id))
 
     def step(
-        self, agenda: Agenda, start: datetime, end: datetime, *, visits: VisitFlow, requests: RequestFlow
+        self,
+        agenda: Agenda,
+        start: datetime,
+        end: datetime,
+        *,
+        visits: VisitFlow,
+        requests: RequestFlow,
+        referrals: ReferralFlow,
     ) -> None:
+        self._referrals(agenda, start, end, referrals)
         first = self._moment(max(m for _, m in GO_LIVE_REQUESTS))
         if not start <= first < end:
             return
@@ -113,6 +126,16 @@ class GoLive:
             requests.request(agenda, self._moment(minutes), sender, category, receiver, completes=True)
         for minutes in GO_LIVE_ED_ARRIVALS:
             visits.ed_visit(agenda, self.ed_facility, self._moment(minutes))
+
+    def _referrals(self, agenda: Agenda, start: datetime, end: datetime, referrals: ReferralFlow) -> None:
+        # Apart from the requests: referrals draw from their own stream, so the rest is unchanged.
+        if not start <= self._moment(max(m for _, m, _ in GO_LIVE_REFERRALS)) < end:
+            return
+        for direction, minutes, answered_after in GO_LIVE_REFERRALS:
+            referral = referrals.draw(self.unit, direction, self._moment(minutes))
+            if referral is not None:
+                accepted_at = self.at + timedelta(minutes=answered_after)
+                referrals.refer(agenda, self._moment(minutes), referral, accepted_at=accepted_at)
 
     def _moment(self, minutes_before: int) -> datetime:
         return max(self.earliest, self.at - timedelta(minutes=minutes_before))

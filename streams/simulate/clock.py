@@ -32,6 +32,9 @@ _DISCHARGE: Final = (0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 2.8, 3.4, 3.2,
 # High-risk requests: a little more by day, never zero at night.
 _REQUEST: Final = (0.6, 0.5, 0.5, 0.5, 0.5, 0.6, 0.8, 1.0, 1.2, 1.3, 1.3, 1.3,
                    1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.2, 1.1, 1.0, 0.9, 0.8, 0.7)  # fmt: skip
+# Two-way referrals follow the working day (ward rounds, clinic sessions): few at night, never none.
+_REFERRAL: Final = (0.15, 0.15, 0.15, 0.15, 0.15, 0.15, 0.3, 0.8, 2.2, 2.6, 2.6, 2.2,
+                    0.9, 1.0, 2.0, 2.2, 2.0, 1.2, 0.6, 0.45, 0.4, 0.3, 0.25, 0.2)  # fmt: skip
 
 
 T = TypeVar("T")
@@ -47,6 +50,7 @@ ED_RHYTHM: Final = _normalised(_ED)
 ADMIT_RHYTHM: Final = _normalised(_ADMIT)
 DISCHARGE_RHYTHM: Final = _normalised(_DISCHARGE)
 REQUEST_RHYTHM: Final = _normalised(_REQUEST)
+REFERRAL_RHYTHM: Final = _normalised(_REFERRAL)
 
 
 def rhythm(table: tuple[float, ...], *, local_hour: int) -> float:

@@ -6,6 +6,10 @@
 - `stale-feed`: the second county hospital's beds feed goes silent, heartbeats included.
 - `overdue-request`: three requests to the first county hospital that are never accepted,
   cancelled by their senders when the scenario ends.
+- `expired-referral`: three up-referrals from town health centers to the first county hospital
+  (each naming a target ward) that nobody answers: pending, then expired once the policy's limit
+  for up-referrals has passed; their senders cancel them 15 min after that or when the scenario
+  ends, whichever is later (so the expiry is seen whatever the length).
 - `d2b-breach`: a primary-PCI STEMI arrives by 120 ambulance at the chest-pain center when the
   scenario begins and its wire crosses 100 min after the door: its door -> wire clock is due soon
   from 72 min, overdue from 90 min, and the breach is recorded at 100 min (whatever the length).
@@ -24,12 +28,15 @@ from schemas.events import Feed
 from schemas.registry import Registry
 from streams.simulate.beds import WardFlow
 from streams.simulate.cases import CaseFlow
+from streams.simulate.referrals import Referral, ReferralFlow
 from streams.simulate.requests import RequestFlow
 from streams.simulate.scale import unit_of
 from streams.simulate.timeline import Agenda
 from streams.simulate.visits import VisitFlow
 
-ScenarioName = Literal["ward-surge", "ed-surge", "stale-feed", "overdue-request", "d2b-breach"]
+ScenarioName = Literal[
+    "ward-surge", "ed-surge", "stale-feed", "overdue-request", "expired-referral", "d2b-breach"
+]
 SCENARIOS: Final[tuple[ScenarioName, ...]] = get_args(ScenarioName)
 SURGE_OCCUPANCY: Final = 0.97  # above the 95% the ward-surge scenario promises
 SURGE_WARD_PREFERENCE: Final = ("general-medicine", "cardiology")
@@ -40,6 +47,8 @@ _FILL_SPREAD: Final = timedelta(seconds=90)
 # Ten minutes past the 90-minute door -> wire standard: late beyond doubt, and the whole breach
 # (due soon at 72, overdue at 90, recorded at 100) fits in the two hours a demo runs.
 D2B_BREACH_WIRE: Final = timedelta(minutes=100)
+EXPIRED_REFERRAL_WARDS: Final = ("general-medicine", "cardiology", "neurology")
+EXPIRED_SEEN: Final = timedelta(minutes=15)  # how long the expired referrals stay before cancelled
 
 
 @dataclass
@@ -85,6 +94,7 @@ class ScenarioPlan:
         visits: VisitFlow,
         requests: RequestFlow,
         cases: CaseFlow,
+        referrals: ReferralFlow,
     ) -> None:
         """Act within the chunk [start, end): begin, keep up, or end the condition."""
         if self.name == "ward-surge":
@@ -93,6 +103,8 @@ class ScenarioPlan:
             visits.ed_burst(agenda, self.facility_id, self.begins, ED_SURGE_SPREAD, ED_SURGE_ARRIVALS)
         elif self.name == "overdue-request":
             self._overdue(agenda, start, end, requests)
+        elif self.name == "expired-referral" and start <= self.begins < end:
+            self._expired_referrals(agenda, referrals)
         elif self.name == "d2b-breach" and start <= self.begins < end:
             center = requests.destination(unit_of(self.facility_id), "chest_pain")
             cases.late_balloon(agenda, center, door=self.begins, wire_after=D2B_BREACH_WIRE)
@@ -111,6 +123,32 @@ class ScenarioPlan:
             flow.fill_to(agenda, ward, self._normal_occupancy, self.ends, _FILL_SPREAD)
             flow.census(agenda, self.ends + _FILL_SPREAD, only=ward)
             ward.frozen = False
+
+    def _expired_referrals(self, agenda: Agenda, flow: ReferralFlow) -> None:
+        hospital = flow.registry.facility(self.facility_id)
+        centers = [
+            f
+            for f in flow.registry.facilities.values()
+            if f.level == "town_health_center" and unit_of(f.id) == unit_of(hospital.id)
+        ]
+        wards = [w for w in EXPIRED_REFERRAL_WARDS if w in hospital.wards] or sorted(hospital.wards)[:1]
+        limit = timedelta(seconds=flow.limits.pending_limit_seconds("up"))
+        cancelled_at = max(self.ends, self.begins + limit + EXPIRED_SEEN)
+        for index, ward in enumerate(wards):
+            sender = centers[index % len(centers)]
+            referral = Referral(
+                sender,
+                "up",
+                "beyond_capability",
+                hospital.wards[ward].name,
+                hospital,
+                ward=ward,
+                ward_named=True,
+            )
+            referral_id = flow.refer(
+                agenda, self.begins + timedelta(seconds=index + 1), referral, answered=False
+            )
+            flow.cancel(agenda, cancelled_at, referral_id, sender.id, "scenario ended")
 
     def _overdue(self, agenda: Agenda, start: datetime, end: datetime, flow: RequestFlow) -> None:
         if start <= self.begins < end:

@@ -33,7 +33,7 @@ def feed_of_event(event: dict[str, Any]) -> Feed:
 
 
 def message_key(event: dict[str, Any]) -> str:
-    """request_id for request events, case_id for case events, facility_id otherwise."""
+    """request_id, case_id or referral_id for those events, facility_id otherwise."""
     return str(key_of(event))
 
 

@@ -27,9 +27,14 @@ def _feed(event: Event) -> str:
     kind = event["type"]
     if kind == "heartbeat":
         return str(event["feed"])
-    return {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests", "case": "requests"}[
-        kind.split(".")[0]
-    ]
+    return {
+        "bed": "beds",
+        "visit": "visits",
+        "ed": "visits",
+        "request": "requests",
+        "case": "requests",
+        "referral": "requests",
+    }[kind.split(".")[0]]
 
 
 @pytest.fixture(scope="module")

@@ -105,6 +105,32 @@ def test_overdue_requests_are_never_accepted_then_cancelled(registry: Registry) 
     assert _all_valid(events, registry)
 
 
+def test_expired_referrals_wait_past_the_up_limit_then_are_cancelled(registry: Registry) -> None:
+    events = list(
+        generate(registry, seed=2, start=START, duration=timedelta(hours=3), scenario="expired-referral")
+    )
+    up_limit = timedelta(hours=2)  # docs/contract.md: an up-referral pending 2 h is expired
+    requested = [
+        e
+        for e in events
+        if e["type"] == "referral.requested"
+        and BEGINS <= _at(e) < BEGINS + timedelta(seconds=5)
+        and e.get("to_facility_id") == "yx-ch-people"
+    ]
+    assert len(requested) == 3 and all("target_ward_id" in e for e in requested)
+    ids = {e["referral_id"] for e in requested}
+    later = [e for e in events if e.get("referral_id") in ids and e["type"] != "referral.requested"]
+    assert {e["type"] for e in later} == {"referral.cancelled"} and len(later) == 3
+    # Cancelled after the limit (and 15 min to be seen expired), by their senders.
+    senders = {e["referral_id"]: e["facility_id"] for e in requested}
+    for event in later:
+        assert _at(event) >= BEGINS + up_limit + timedelta(minutes=10)
+        assert event["facility_id"] == senders[event["referral_id"]]
+    now = START + timedelta(hours=3)
+    for event in (*requested, *later):
+        assert not isinstance(decode(encode(event), "requests", registry=registry, now=now), Rejection)
+
+
 def test_scenario_can_start_later(registry: Registry) -> None:
     events = list(
         generate(
