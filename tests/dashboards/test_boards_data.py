@@ -107,7 +107,32 @@ def simulated(registry: Registry, now: datetime, stale_hospital: str) -> list[di
         ) and at >= now - SILENT_FOR:
             continue
         kept.append(event)
-    return sorted(kept + visits_today(registry, seed=SEED, now=now), key=lambda e: e["occurred_at"])
+    extra = visits_today(registry, seed=SEED, now=now) + referral_edges(now)
+    return sorted(kept + extra, key=lambda e: e["occurred_at"])
+
+
+def referral_edges(now: datetime) -> list[dict[str, Any]]:
+    """What three simulated hours rarely hold, by hand: an up-referral accepted 125 min after its
+    request (the up limit is 120: late), one never answered for 150 min and one to a hospital
+    outside the county unanswered for 25 h (limit 24 h): both expired."""
+
+    def event(name: str, kind: str, facility: str, ago: timedelta, **fields: Any) -> dict[str, Any]:
+        return {
+            "event_id": f"board-{name}-{kind}", "type": f"referral.{kind}", "schema_version": 1,
+            "facility_id": facility, "occurred_at": (now - ago).isoformat(), "referral_id": f"board-{name}",
+            **fields,
+        }  # fmt: skip
+
+    up = {"to_facility_id": "yx-ch-people", "reason": "beyond_capability", "department": "心血管内科"}
+    return [
+        event("late", "requested", "yx-thc-shaba", timedelta(minutes=170), **up, target_ward_id="cardiology"),
+        event("late", "accepted", "yx-ch-people", timedelta(minutes=45)),
+        event("expired", "requested", "yx-thc-rudong", timedelta(minutes=150), **up),
+        event(
+            "outside", "requested", "yx-ch-people", timedelta(hours=25), to_external_code="gz-sysu-first",
+            to_external_scope="out_of_county", reason="specialist", department="心外科",
+        ),
+    ]  # fmt: skip
 
 
 def publish(settings: Settings, events: list[dict[str, Any]]) -> list[Published]:

@@ -25,7 +25,7 @@ from streams.settings import Settings
 from streams.simulate import generate
 from streams.simulate.wire import encode, feed_of_event, message_key
 from streams.worker_process import WorkerProcess
-from tests.support.clock import settled_scrape, visits_today, wait_past_midnight
+from tests.support.clock import referrals_today, settled_scrape, visits_today, wait_past_midnight
 from tests.support.compare import mismatches
 from tests.support.contract import REJECT_REASONS
 from tests.support.faults import malformed_messages
@@ -45,7 +45,7 @@ def build_log(registry: Registry, settings: Settings, now: datetime, *, seed: in
     rng = random.Random(seed)
     start, duration = now - timedelta(hours=14), timedelta(hours=13, minutes=50)
     generated = list(generate(registry, seed=seed, start=start, duration=duration))
-    generated += visits_today(registry, seed=seed, now=now)
+    generated += visits_today(registry, seed=seed, now=now) + referrals_today(registry, now=now)
     heartbeats = sum(1 for e in generated if e["type"] == "heartbeat")
     # A window holding a night has far fewer events (clinics closed, few admissions): keep more
     # heartbeats then, so that the log is as large whatever hour the suite runs at.
@@ -109,9 +109,17 @@ def check_against_reference(
 ) -> None:
     worker.wait_consumed(len(log), timeout=300)
     samples, expected = settled_scrape(worker.scrape, lambda now: expected_metrics(log, now=now))
-    # The five centers' figures are among those compared: completed intervals and open cases.
+    # The five centers' and the referrals' figures are among those compared (today's referrals of
+    # every direction at any hour, by construction: tests/support/clock.py).
     names = {name for name, _ in expected}
     assert {"medalliance_case_interval_seconds_count", "medalliance_cases_open"} <= names
+    today = {
+        dict(labels)["direction"]
+        for (name, labels), v in expected.items()
+        if name == "medalliance_referrals_today" and v
+    }
+    assert today == {"up", "down", "lateral", "external"}, today
+    assert {"medalliance_referrals_pending", "medalliance_referral_stage_seconds_count"} <= names
     problems = mismatches(samples, expected)
     assert problems == [], "\n".join(problems)
 
