@@ -12,6 +12,7 @@ import pytest
 from schemas.decode import Rejection, decode
 from schemas.registry import Registry
 from streams.simulate import encode, generate
+from tests.support.contract import TYPE_FEED
 
 CST = timezone(timedelta(hours=8))
 START = datetime(2026, 11, 20, 0, 0, tzinfo=CST)
@@ -25,16 +26,7 @@ def _at(event: Event) -> datetime:
 
 def _feed(event: Event) -> str:
     kind = event["type"]
-    if kind == "heartbeat":
-        return str(event["feed"])
-    return {
-        "bed": "beds",
-        "visit": "visits",
-        "ed": "visits",
-        "request": "requests",
-        "case": "requests",
-        "referral": "requests",
-    }[kind.split(".")[0]]
+    return str(event["feed"]) if kind == "heartbeat" else TYPE_FEED[kind]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from schemas.registry import load_registry
 from tests.reliability.hostile import Case, hostile_cases
-from tests.support.contract import STAGE_BUCKETS, bucket_label
+from tests.support.contract import STAGE_BUCKETS, TYPE_FEED, bucket_label
 from tests.support.faults import malformed_messages
 from tests.support.reference import Expected, Labels, Published, expected_metrics
 from tests.support.reference_decode import judge
@@ -23,14 +23,6 @@ from tests.support.reference_decode import judge
 NOW: Final = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 P: Final = "medalliance_"
 MCH, THC, PEOPLE, TCM, CLINIC = "yx-ch-mch", "yx-thc-zhigong", "yx-ch-people", "yx-ch-tcm", "yx-vc-zhigong-01"
-_TYPE_FEED: Final = {
-    "bed": "beds",
-    "visit": "visits",
-    "ed": "visits",
-    "request": "requests",
-    "case": "requests",
-    "referral": "requests",
-}
 
 
 def local(clock: str, day: int = 22) -> str:
@@ -48,7 +40,7 @@ def msg(
     """One event on the wire, on its type's feed unless `topic` names one (a heartbeat, a wrong one)."""
     event = {"event_id": event_id, "type": kind, "schema_version": 1, "facility_id": facility,
              "occurred_at": occurred, **fields}  # fmt: skip
-    feed = topic or _TYPE_FEED[kind.split(".")[0]]
+    feed = topic or TYPE_FEED[kind]
     return Published(feed, facility.encode(), orjson.dumps(event), None)
 
 
