@@ -30,6 +30,7 @@ from streams.worker_process import SampleKey, WorkerProcess
 from tests.conftest import broker_settings
 from tests.reliability.harness import fault_log, pseudonyms_of, publish, settled_mismatches
 from tests.reliability.hostile import Case, dumps, hostile_cases
+from tests.support.contract import EXTERNAL_LABEL
 from tests.support.reference import Published
 
 logger = logging.getLogger(__name__)
@@ -89,9 +90,10 @@ def interleave(stream: list[Published], cases: list[Case], seed: int) -> list[Pu
 
 
 def label_values_outside_registry(samples: dict[SampleKey, float], registry: Registry) -> list[str]:
-    """Facility and ward labels come from the registry only (or `unknown` for rejected messages)."""
-    facilities = set(registry.facilities) | {"unknown"}
-    wards = {ward for facility in registry.facilities.values() for ward in facility.wards}
+    """Facility and ward labels come from the registry only (or `unknown` for rejected messages; an
+    outside destination's scope label, and "" for a referral's ward not named: docs/contract.md)."""
+    facilities = set(registry.facilities) | {"unknown"} | set(EXTERNAL_LABEL.values())
+    wards = {ward for facility in registry.facilities.values() for ward in facility.wards} | {""}
     odd: list[str] = []
     for name, labels in samples:
         for label, value in labels:

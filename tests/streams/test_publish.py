@@ -21,13 +21,22 @@ from streams.settings import Settings, load_settings
 from streams.simulate import generate
 from tests.support.faults import malformed_messages
 
-FEED_PREFIX = {"bed": "beds", "visit": "visits", "ed": "visits", "request": "requests", "case": "requests"}
+FEED_PREFIX = {
+    "bed": "beds",
+    "visit": "visits",
+    "ed": "visits",
+    "request": "requests",
+    "case": "requests",
+    "referral": "requests",
+}
 
 
 def _expected_route(event: dict[str, Any], settings: Settings) -> tuple[str, str]:
     # Written from EVENTS.md's transport table, independently of streams.simulate.wire.
     feed = event["feed"] if event["type"] == "heartbeat" else FEED_PREFIX[event["type"].split(".")[0]]
-    entity = {"request": "request_id", "case": "case_id"}.get(event["type"].split(".")[0], "facility_id")
+    entity = {"request": "request_id", "case": "case_id", "referral": "referral_id"}.get(
+        event["type"].split(".")[0], "facility_id"
+    )
     key = event[entity]
     return settings.topic(feed), key  # type: ignore[arg-type]
 
@@ -98,10 +107,10 @@ def test_every_event_lands_on_its_topic_with_its_key(settings: Settings, registr
 
 
 def test_malformed_bytes_are_published_as_is(settings: Settings, registry: Registry) -> None:
-    messages = malformed_messages(registry, now=datetime.now(UTC), seed=2, count=40)
+    messages = malformed_messages(registry, now=datetime.now(UTC), seed=2, count=60)
     report = publish_events(settings, [(feed, raw) for feed, raw, _ in messages])
-    assert report.published == 40
-    records = consume_all(settings, 40)
+    assert report.published == 60
+    records = consume_all(settings, 60)
     assert sorted((r.topic, r.value) for r in records) == sorted(
         (settings.topic(f), raw) for f, raw, _ in messages
     )

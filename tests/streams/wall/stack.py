@@ -64,7 +64,27 @@ def simulated_events(registry: Registry, now: datetime) -> list[dict[str, Any]]:
         )
     ]
     # One STEMI whose door-to-wire clock (90 min) has run 80 min: amber on the five centers' board.
-    return kept + stemi_for_primary_pci(CASE_CENTER, now - CASE_DOOR_AGO)
+    return kept + stemi_for_primary_pci(CASE_CENTER, now - CASE_DOOR_AGO) + waiting_referrals(now)
+
+
+def waiting_referrals(now: datetime) -> list[dict[str, Any]]:
+    """Two up-referrals to CASE_CENTER's cardiology nobody has answered: one for 30 min (pending), one
+    for 130 min (past the 120-min up limit: expired)."""
+    return [
+        {
+            "event_id": f"wall-referral-{minutes}",
+            "type": "referral.requested",
+            "schema_version": 1,
+            "facility_id": sender,
+            "occurred_at": (now - timedelta(minutes=minutes)).isoformat(),
+            "referral_id": f"wall-referral-{minutes}",
+            "to_facility_id": CASE_CENTER,
+            "target_ward_id": "cardiology",
+            "reason": "beyond_capability",
+            "department": "心血管内科",
+        }
+        for sender, minutes in (("yx-thc-shaba", 30), ("yx-thc-rudong", 130))
+    ]
 
 
 def last_seen_by_feed(events: Iterable[dict[str, Any]]) -> dict[tuple[str, str], datetime]:

@@ -184,7 +184,7 @@ def expected_stale_feeds(stack: WallStack, registry: Registry, now: datetime) ->
 
 
 def worker_open(stack: WallStack, part: str) -> list[dict[str, Any]]:
-    """`requests` or `cases` of the worker's /api/requests/open."""
+    """`requests`, `cases` or `referrals` of the worker's /api/requests/open."""
     with urlopen(stack.worker.url + "/api/requests/open", timeout=10) as response:
         entries: list[dict[str, Any]] = json.load(response)[part]
         return entries
@@ -295,6 +295,19 @@ def test_wall_shows_the_numbers_prometheus_has(stack: WallStack, registry: Regis
             ]
             assert stemi and stemi[0]["status"] == "due_soon", dom["cases"]
             assert 79 * 60 <= float(stemi[0]["elapsed"]) <= 82 * 60
+
+            # Two-way referrals: the worker's per-referral detail agrees with the card's pending total,
+            # and never names a referral by its referral_id.
+            referrals = await asyncio.to_thread(worker_open, stack, "referrals")
+            pending = sum(1 for entry in referrals if entry["pending"])
+            assert pending >= 2, "the stack publishes two unanswered referrals (tests/streams/wall/stack.py)"
+            assert dom_number(dom["k"]["referrals.pending_total"]) == pending
+            assert sum(1 for entry in referrals if entry["expired"]) >= 1
+            assert dom_number(dom["k"]["referrals.expired_total"]) == sum(
+                1 for e in referrals if e["expired"]
+            )
+            published = {e["referral_id"] for e in stack.events if e["type"].startswith("referral.")}
+            assert published and not any(rid in json.dumps(referrals) for rid in published)
 
             layout = await page.evaluate(LAYOUT)
             timing = await page.evaluate(TIMING)
