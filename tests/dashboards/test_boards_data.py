@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dashboards.alerts import PRODUCTION, RULES_DIR, prometheus_config
-from dashboards.boards import FACILITY_UID, OVERVIEW_UID, dashboard_models
+from dashboards.boards import FACILITY_UID, OVERVIEW_UID, REFERRALS_UID, dashboard_models
 from schemas.policy import shipped_policy
 from schemas.registry import Registry
 from streams.broker import ensure_topics, free_port
@@ -37,6 +37,7 @@ from streams.worker_process import SampleKey, WorkerProcess
 from tests.support.clock import SCRAPE_ATTEMPTS, visits_today, wait_past_midnight
 from tests.support.compare import mismatches
 from tests.support.reference import Published, expected_metrics
+from tests.support.reference_indicators import down_up_ratio, primary_care_share
 from tests.support.stack import PROJECT_ROOT
 
 POLICY = shipped_policy()
@@ -405,3 +406,33 @@ def check_figures(
     counts = (float(overdue["A"][0]["value"][1]), float(to_first["A"][0]["value"][1]))
     candidates = [(overdue_sum(ref), overdue_sum(ref, to_facility=facility)) for ref in (reference, earlier)]
     assert counts in candidates and counts[1] >= 3, (counts, candidates)
+    check_indicators(prometheus, reference)
+
+
+def check_indicators(prometheus: PrometheusProcess, reference: dict[Any, float]) -> None:
+    """基层诊疗量占比 (the recording rules, as the wall and the dashboard read them) and down per up (the
+    dashboard's query) equal the reference's formulas over the same log. A rule answers at its next
+    evaluation after the last scrape: wait for it, then compare."""
+    wanted = {
+        "medalliance:primary_care_visit_share:today": primary_care_share(reference, "today"),
+        "medalliance:primary_care_visit_share:month": primary_care_share(reference, "month"),
+    }
+    assert all(value is not None for value in wanted.values()), "the log holds visits today by construction"
+
+    def shown(expr: str) -> float | None:
+        result = prometheus.query(expr)
+        return float(result[0]["value"][1]) if result else None
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(
+        shown(expr) is None or abs(shown(expr) - want) > 1e-9  # type: ignore[operator]
+        for expr, want in wanted.items()
+    ):
+        time.sleep(1)
+    assert {expr: shown(expr) for expr in wanted} == pytest.approx(wanted, abs=1e-9)
+    ratio = by_ref(prometheus, panel(REFERRALS_UID, "下转/上转"), MACROS)["A"]
+    want_ratio = down_up_ratio(reference, "month")
+    if want_ratio is None:  # no up-referral this month yet (just after the 1st's midnight): no answer
+        assert ratio == [], ratio
+    else:
+        assert ratio and float(ratio[0]["value"][1]) == pytest.approx(want_ratio), (ratio, want_ratio)
