@@ -38,6 +38,7 @@ from tests.support.clock import SCRAPE_ATTEMPTS, visits_today, wait_past_midnigh
 from tests.support.compare import mismatches
 from tests.support.reference import Published, expected_metrics
 from tests.support.reference_indicators import down_up_ratio, primary_care_share
+from tests.support.referral_events import referral_event
 from tests.support.stack import PROJECT_ROOT
 
 POLICY = shipped_policy()
@@ -118,11 +119,7 @@ def referral_edges(now: datetime) -> list[dict[str, Any]]:
     outside the county unanswered for 25 h (limit 24 h): both expired."""
 
     def event(name: str, kind: str, facility: str, ago: timedelta, **fields: Any) -> dict[str, Any]:
-        return {
-            "event_id": f"board-{name}-{kind}", "type": f"referral.{kind}", "schema_version": 1,
-            "facility_id": facility, "occurred_at": (now - ago).isoformat(), "referral_id": f"board-{name}",
-            **fields,
-        }  # fmt: skip
+        return referral_event(f"referral.{kind}", facility, now - ago, f"board-{name}", **fields)
 
     up = {"to_facility_id": "yx-ch-people", "reason": "beyond_capability", "department": "心血管内科"}
     return [

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.registry import Registry
 from streams.simulate import generate
+from tests.support.referral_events import referral_event
 
 # The alliance's clock (the contract's default zone): mornings and midnights are local.
 ALLIANCE_ZONE: Final = ZoneInfo("Asia/Shanghai")
@@ -122,22 +123,12 @@ def referrals_today(registry: Registry, *, now: datetime) -> list[dict[str, Any]
     for (sender, fields, accepted), slot in zip(table, _slots(first, last, len(table)), strict=True):
         referral_id = f"ref-today-{uuid.uuid4().hex[:12]}"
         events.append(
-            _referral_event("referral.requested", sender, slot, referral_id, department="内科", **fields)
+            referral_event("referral.requested", sender, slot, referral_id, department="内科", **fields)
         )
         answer = slot + timedelta(seconds=1)
         if accepted and answer <= last:
-            events.append(_referral_event("referral.accepted", fields["to_facility_id"], answer, referral_id))
+            events.append(referral_event("referral.accepted", fields["to_facility_id"], answer, referral_id))
     return sorted(events, key=_occurred)
-
-
-def _referral_event(
-    kind: str, facility: str, at: datetime, referral_id: str, **fields: str
-) -> dict[str, Any]:
-    return {
-        "event_id": str(uuid.uuid4()), "type": kind, "schema_version": 1, "facility_id": facility,
-        "occurred_at": at.replace(microsecond=0).astimezone(ALLIANCE_ZONE).isoformat(),
-        "referral_id": referral_id, **fields,
-    }  # fmt: skip
 
 
 def _ed_visits(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

@@ -35,6 +35,7 @@ from streams.simulate import generate
 from streams.worker_process import WorkerProcess, settings_env
 from tests.conftest import broker_settings
 from tests.support.case_events import stemi_for_primary_pci
+from tests.support.referral_events import referral_event
 from tests.support.stack import PROJECT_ROOT
 
 POLICY = shipped_policy()
@@ -70,19 +71,16 @@ def simulated_events(registry: Registry, now: datetime) -> list[dict[str, Any]]:
 def waiting_referrals(now: datetime) -> list[dict[str, Any]]:
     """Two up-referrals to CASE_CENTER's cardiology nobody has answered: one for 30 min (pending), one
     for 130 min (past the 120-min up limit: expired)."""
+    fields = {"to_facility_id": CASE_CENTER, "target_ward_id": "cardiology", "department": "心血管内科"}
     return [
-        {
-            "event_id": f"wall-referral-{minutes}",
-            "type": "referral.requested",
-            "schema_version": 1,
-            "facility_id": sender,
-            "occurred_at": (now - timedelta(minutes=minutes)).isoformat(),
-            "referral_id": f"wall-referral-{minutes}",
-            "to_facility_id": CASE_CENTER,
-            "target_ward_id": "cardiology",
-            "reason": "beyond_capability",
-            "department": "心血管内科",
-        }
+        referral_event(
+            "referral.requested",
+            sender,
+            now - timedelta(minutes=minutes),
+            f"wall-referral-{minutes}",
+            reason="beyond_capability",
+            **fields,
+        )
         for sender, minutes in (("yx-thc-shaba", 30), ("yx-thc-rudong", 130))
     ]
 
