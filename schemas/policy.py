@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Container, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Final, Literal
@@ -44,6 +45,13 @@ Minutes = Annotated[float, Field(gt=0, le=24 * 60)]
 
 class PolicyError(ValueError):
     """A policy file is missing or invalid; the message is one readable line."""
+
+
+def _require_every(name: str, table: Container[str], keys: Iterable[str], what: str) -> None:
+    """A table keyed by a closed list (categories, levels, directions) must name every key."""
+    missing = [key for key in keys if key not in table]
+    if missing:
+        raise ValueError(f"{name} has no {what} for {', '.join(missing)}")
 
 
 class _Part(BaseModel):
@@ -101,9 +109,7 @@ class Requests(_Part):
     @model_validator(mode="after")
     def _every_category(self) -> Requests:
         for name, table in (("accept_minutes", self.accept_minutes), ("arrive_minutes", self.arrive_minutes)):
-            missing = [category for category in CATEGORIES if category not in table]
-            if missing:
-                raise ValueError(f"{name} has no standard for {', '.join(missing)}")
+            _require_every(name, table, CATEGORIES, "standard")
         return self
 
     def standard_seconds(self, category: Category, stage: StandardStage) -> float:
@@ -211,9 +217,7 @@ class Feeds(_Part):
 
     @model_validator(mode="after")
     def _every_level(self) -> Feeds:
-        missing = [level for level in LEVELS if level not in self.stale_seconds]
-        if missing:
-            raise ValueError(f"stale_seconds has no age for {', '.join(missing)}")
+        _require_every("stale_seconds", self.stale_seconds, LEVELS, "age")
         return self
 
 
@@ -235,9 +239,7 @@ class Referrals(_Part):
 
     @model_validator(mode="after")
     def _every_direction(self) -> Referrals:
-        missing = [direction for direction in DIRECTIONS if direction not in self.pending_limit_minutes]
-        if missing:
-            raise ValueError(f"pending_limit_minutes has no limit for {', '.join(missing)}")
+        _require_every("pending_limit_minutes", self.pending_limit_minutes, DIRECTIONS, "limit")
         return self
 
     def pending_limit_seconds(self, direction: str) -> float:

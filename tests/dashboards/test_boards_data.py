@@ -420,17 +420,16 @@ def check_indicators(prometheus: PrometheusProcess, reference: dict[Any, float])
     }
     assert all(value is not None for value in wanted.values()), "the log holds visits today by construction"
 
-    def shown(expr: str) -> float | None:
-        result = prometheus.query(expr)
-        return float(result[0]["value"][1]) if result else None
+    def shown() -> dict[str, float | None]:
+        answers = {expr: prometheus.query(expr) for expr in wanted}
+        return {expr: float(result[0]["value"][1]) if result else None for expr, result in answers.items()}
 
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and any(
-        shown(expr) is None or abs(shown(expr) - want) > 1e-9  # type: ignore[operator]
-        for expr, want in wanted.items()
-    ):
+    figures = shown()
+    while time.monotonic() < deadline and figures != pytest.approx(wanted, abs=1e-9):
         time.sleep(1)
-    assert {expr: shown(expr) for expr in wanted} == pytest.approx(wanted, abs=1e-9)
+        figures = shown()
+    assert figures == pytest.approx(wanted, abs=1e-9)
     ratio = by_ref(prometheus, panel(REFERRALS_UID, "下转/上转"), MACROS)["A"]
     want_ratio = down_up_ratio(reference, "month")
     if want_ratio is None:  # no up-referral this month yet (just after the 1st's midnight): no answer
